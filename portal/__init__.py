@@ -1,0 +1,129 @@
+"""Satisfaction Portal: the application factory."""
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Config, load_secret_key
+
+ROOT = Path(__file__).resolve().parent.parent
+HTMX_JS = "js/htmx-2.0.11.min.js"
+
+
+def create_app(config_object=Config, **overrides):
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static",
+                instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or str(ROOT / "instance"))
+    app.config.from_object(config_object)
+    app.config.update(overrides)
+    _configure_paths(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_templating(app)
+    register_cli(app)
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _configure_paths(app):
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        from .database import sqlite_uri_for
+        app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_uri_for(app.instance_path)
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
+
+
+def register_extensions(app):
+    from .database import configure_sqlite
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .i18n import select_locale
+    from .security import load_user
+    from flask_babel import lazy_gettext as _l
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True,
+                     directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _unauthorized():
+    """Send to the login page; htmx requests get HX-Redirect so it never lands in a table cell."""
+    from flask import flash, request, url_for
+    from .extensions import login_manager
+    from .htmx import hx_redirect
+    if request.path.startswith("/s/") or request.blueprint == "survey":
+        from flask import abort
+        abort(404)
+    flash(login_manager.login_message, "info")
+    target = request.full_path if request.method == "GET" else request.headers.get("HX-Current-URL", "/")
+    if request.headers.get("HX-Request") == "true":
+        from urllib.parse import urlsplit
+        target = urlsplit(request.headers.get("HX-Current-URL", "/")).path or "/"
+    return hx_redirect(url_for("auth.login", next=target.rstrip("?")), 302)
+
+
+def register_blueprints(app):
+    from .blueprints import auth, main
+    for module in (main, auth):
+        app.register_blueprint(module.bp)
+    from .security import set_security_headers
+    app.after_request(set_security_headers)
+
+
+def register_errors(app):
+    from flask import render_template, request
+    from flask_wtf.csrf import CSRFError
+
+    def page(status, title_key):
+        def handler(error):
+            from .extensions import db
+            db.session.rollback()
+            if request.headers.get("HX-Request") == "true":
+                return render_template("errors/_message.html", status=status), status
+            return render_template("errors/error.html", status=status), status
+        return handler
+
+    for status in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(status, page(status, status))
+    app.register_error_handler(CSRFError, page(400, 400))
+
+
+def register_templating(app):
+    from flask_babel import format_date, format_datetime, get_locale
+    from .i18n import LANGUAGE_NAMES
+    from .labels import template_globals
+    from .navigation import nav_for
+    from flask_login import current_user
+
+    app.jinja_env.globals.update(template_globals())
+    app.jinja_env.filters["datetime"] = lambda v, fmt="yyyy-MM-dd HH:mm": format_datetime(v, fmt) if v else ""
+    app.jinja_env.filters["date"] = lambda v, fmt="yyyy-MM-dd": format_date(v, fmt) if v else ""
+
+    @app.context_processor
+    def _context():
+        locale = str(get_locale() or "zh")
+        return {
+            "htmx_js": HTMX_JS, "current_locale": locale, "language_names": LANGUAGE_NAMES,
+            "nav_items": nav_for(current_user) if current_user.is_authenticated else [],
+        }
+
+
+def register_cli(app):
+    from .cli import register
+    register(app)

@@ -1,0 +1,56 @@
+"""The foundation's home sections; later features register their own."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ...authz import project_scope
+from ...extensions import db
+from ...models import AuditEvent, Client, Project, Response, User
+from ...navigation import home_section
+
+
+@home_section(10, "main/_section_my_projects.html", roles=("pm",))
+def my_pm_projects(user):
+    projects = db.session.scalars(
+        select(Project).where(Project.pm_id == user.id, Project.status == "active")
+        .order_by(Project.code)).all()
+    return {"title": _l("My active projects"), "projects": projects}
+
+
+@home_section(20, "main/_section_sales_due.html", roles=("sales",))
+def sales_inquiries_due(user):
+    """Projects of this sales owner that are completed or reached a key milestone."""
+    projects = db.session.scalars(
+        select(Project).where(Project.sales_id == user.id).order_by(Project.code)).all()
+    due = [p for p in projects if p.status == "completed" or p.key_milestone_reached]
+    return {"due": due, "others": [p for p in projects if p not in due]}
+
+
+@home_section(30, "main/_section_overview.html", roles=("quality", "pmo", "exec"))
+def overview(user):
+    count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
+    return {
+        "active_projects": count(select(func.count(Project.id)).where(
+            project_scope(user), Project.status == "active")),
+        "clients": count(select(func.count(Client.id))),
+        "key_accounts": count(select(func.count(Client.id)).where(Client.key_account.is_(True))),
+        "responses": count(select(func.count(Response.id))),
+    }
+
+
+@home_section(40, "main/_section_archive.html", roles=("archive",))
+def archive_overview(user):
+    rows = db.session.execute(
+        select(Response.quarter, func.count(Response.id),
+               func.count(Response.archived_at)).group_by(Response.quarter)
+        .order_by(Response.quarter.desc())).all()
+    return {"quarters": rows}
+
+
+@home_section(50, "main/_section_admin.html", roles=("admin",))
+def admin_overview(user):
+    users = db.session.scalar(select(func.count(User.id))) or 0
+    disabled = db.session.scalar(select(func.count(User.id)).where(User.active.is_(False))) or 0
+    recent = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(("login_failed", "access_denied")))
+        .order_by(AuditEvent.at.desc()).limit(8)).all()
+    return {"users": users, "disabled": disabled, "recent": recent}

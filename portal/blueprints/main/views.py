@@ -1,0 +1,15 @@
+"""Home page: what needs this person's attention."""
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from ...authz import access
+from ...navigation import sections_for
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@access()
+def home():
+    """Every home section the user's roles may see, in order."""
+    return render_template("main/home.html", sections=sections_for(current_user))

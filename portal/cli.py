@@ -1,0 +1,48 @@
+"""flask commands: create-user, demo."""
+import os
+
+import click
+from flask import current_app
+
+from .extensions import db
+from .models import ROLES
+
+
+def register(app):
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_command)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), required=True,
+              help="Repeat for several roles.")
+@click.option("--name", "display_name", default=None)
+@click.option("--email", default=None)
+@click.password_option()
+def create_user_command(username, roles, display_name, email, password):
+    """Create a user account."""
+    from .services import DomainError
+    from .services.accounts import create_user
+    try:
+        user = create_user(username, password, roles, display_name=display_name, email=email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message))
+    db.session.commit()
+    click.echo(f"Created {user.username} with roles {', '.join(sorted(user.roles))}.")
+
+
+@click.command("demo")
+def demo_command():
+    """Load demo data (idempotent): one user per role, clients, projects, rounds, responses."""
+    from .services.demo import load_demo_data
+    password = os.environ.get("DEMO_PASSWORD", "portal-demo")
+    summary = load_demo_data(password)
+    db.session.commit()
+    for line in summary:
+        click.echo(line)
+    click.echo(f"Demo users: {', '.join(DEMO_USERNAMES)} (password: {password!r})"
+               if current_app else "")
+
+
+DEMO_USERNAMES = ("admin", "quality1", "pmo1", "archive1", "exec1", "pm1", "pm2", "sales1", "sales2")

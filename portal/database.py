@@ -1,0 +1,68 @@
+"""Database defaults that survive real use.
+
+SQLite: WAL, a busy timeout, foreign keys, and write transactions that take the
+write lock up front (BEGIN IMMEDIATE) so that read-then-write requests from
+several workers wait for each other instead of failing with "database is locked".
+Safe requests (GET/HEAD/OPTIONS) begin deferred so readers never block writers,
+unless a view declares it writes with ``write_intent()``.
+"""
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def sqlite_uri_for(instance_path):
+    return f"sqlite:///{instance_path}/portal.sqlite3"
+
+
+def wants_immediate():
+    if _write_intent.get():
+        return True
+    if has_request_context():
+        return request.method not in SAFE_METHODS
+    return True  # CLI, services in background jobs, tests: assume they write
+
+
+@contextmanager
+def write_intent():
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def writes_on_get(view):
+    """Decorator for a GET view that writes (e.g. marking an invitation opened)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        with write_intent():
+            return view(*args, **kwargs)
+    return wrapper
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int):
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if wants_immediate() else "BEGIN")

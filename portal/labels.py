@@ -1,0 +1,45 @@
+"""Translated display labels for stored codes (roles, functions, statuses...)."""
+from flask_babel import lazy_gettext as _l
+
+ROLE_LABELS = {
+    "pm": _l("Project manager"), "sales": _l("Sales"), "quality": _l("Quality department"),
+    "pmo": _l("PMO"), "archive": _l("Archive (admin department)"), "exec": _l("Executive"),
+    "admin": _l("Administrator"),
+}
+CONTACT_FUNCTION_LABELS = {
+    "site_admin": _l("Site administrator"), "noc_operator": _l("NOC operator"),
+    "ops_leader": _l("Operations leader"), "procurement": _l("Procurement"),
+    "construction": _l("Construction / implementation"), "project_lead": _l("Project lead"),
+    "department_head": _l("Department head"),
+}
+PROJECT_STATUS_LABELS = {"active": _l("Active"), "completed": _l("Completed"), "suspended": _l("Suspended")}
+AUDIT_LABELS = {
+    "login": _l("Signed in"), "login_failed": _l("Failed sign-in"), "logout": _l("Signed out"),
+    "access_denied": _l("Access denied"), "create": _l("Created"), "update": _l("Updated"),
+    "delete": _l("Deleted"),
+}
+CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Phone"),
+                  "visit": _l("Visit"), "on_behalf": _l("Filled on behalf")}
+VERIFICATION_LABELS = {"pending": _l("Not verified yet"), "authentic": _l("Verified authentic"),
+                       "rejected": _l("Rejected")}
+TEMPLATE_KIND_LABELS = {"pm_quarterly": _l("PM quarterly questionnaire"),
+                        "sales_visit": _l("Sales visit / inquiry"), "callback": _l("Callback record sheet")}
+QUESTION_TYPE_LABELS = {"scale": _l("Scale"), "choice": _l("Choice"), "text": _l("Free text"),
+                        "yes_no": _l("Yes / no")}
+DIMENSION_LABELS = {
+    "attitude": _l("Service attitude"), "timeliness": _l("Response timeliness"),
+    "technical": _l("Technical capability"), "communication": _l("Communication"),
+    "resolution": _l("Problem resolution"), "documentation": _l("Documentation"),
+    "overall": _l("Overall"),
+}
+LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
+
+
+def template_globals():
+    return {
+        "role_labels": ROLE_LABELS, "contact_function_labels": CONTACT_FUNCTION_LABELS,
+        "project_status_labels": PROJECT_STATUS_LABELS, "audit_labels": AUDIT_LABELS,
+        "channel_labels": CHANNEL_LABELS, "verification_labels": VERIFICATION_LABELS,
+        "template_kind_labels": TEMPLATE_KIND_LABELS, "question_type_labels": QUESTION_TYPE_LABELS,
+        "dimension_labels": DIMENSION_LABELS, "language_labels": LANGUAGE_LABELS,
+    }

@@ -1,0 +1,104 @@
+"""Scales, templates and their frozen versions (DESIGN §2)."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+TEMPLATE_KINDS = ("pm_quarterly", "sales_visit", "callback")
+QUESTION_TYPES = ("scale", "choice", "text", "yes_no")
+DIMENSIONS = ("attitude", "timeliness", "technical", "communication", "resolution",
+              "documentation", "overall")
+
+
+class Scale(db.Model):
+    """Ordered options with raw values; lo/hi are the raw range used for normalization."""
+    __tablename__ = "scales"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    #: 'labels' (pick one option) or 'numeric' (type a number between lo and hi)
+    style: Mapped[str] = mapped_column(String(16), default="labels")
+    lo: Mapped[float] = mapped_column(Float)
+    hi: Mapped[float] = mapped_column(Float)
+    options: Mapped[list["ScaleOption"]] = relationship(
+        back_populates="scale", cascade="all, delete-orphan",
+        order_by="ScaleOption.position", lazy="selectin")
+
+
+class ScaleOption(db.Model):
+    __tablename__ = "scale_options"
+    __table_args__ = (UniqueConstraint("scale_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale_id: Mapped[int] = mapped_column(ForeignKey("scales.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]  # display order, 0 = first shown (best)
+    value: Mapped[float] = mapped_column(Float)
+    label_zh: Mapped[str] = mapped_column(String(60))
+    label_en: Mapped[str] = mapped_column(String(60))
+    scale: Mapped[Scale] = relationship(back_populates="options")
+
+
+class Template(db.Model):
+    __tablename__ = "templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(200))
+    archived: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    versions: Mapped[list["TemplateVersion"]] = relationship(
+        back_populates="template", order_by="TemplateVersion.number")
+
+    @property
+    def current_version(self):
+        return self.versions[-1] if self.versions else None
+
+
+class TemplateVersion(db.Model):
+    """A frozen-once-answered set of questions. Editing a frozen version makes a new one."""
+    __tablename__ = "template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    frozen_at: Mapped[datetime | None]
+
+    template: Mapped[Template] = relationship(back_populates="versions")
+    questions: Mapped[list["Question"]] = relationship(
+        back_populates="version", cascade="all, delete-orphan",
+        order_by="Question.position", lazy="selectin")
+
+    @property
+    def language(self):
+        return self.template.language
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_at is not None
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16))
+    scale_id: Mapped[int | None] = mapped_column(ForeignKey("scales.id"))
+    dimension: Mapped[str | None] = mapped_column(String(32))
+    required: Mapped[bool] = mapped_column(default=True)
+    allow_na: Mapped[bool] = mapped_column(default=False)
+    #: for type 'choice': list of option strings
+    choices: Mapped[list | None] = mapped_column(JSON)
+
+    version: Mapped[TemplateVersion] = relationship(back_populates="questions")
+    scale: Mapped[Scale | None] = relationship(lazy="selectin")

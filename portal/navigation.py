@@ -1,0 +1,60 @@
+"""Registries that features add themselves to: top navigation and home-page sections.
+
+A feature's views module calls ``nav_item(...)`` and decorates a context function
+with ``@home_section(...)``; the home page shows every section the user may see.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import url_for
+
+
+@dataclass(frozen=True)
+class NavItem:
+    order: int
+    endpoint: str
+    label: object  # lazy string
+    roles: frozenset
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    order: int
+    template: str
+    roles: frozenset
+    build: Callable = field(compare=False)
+
+
+_NAV: dict[str, NavItem] = {}
+_SECTIONS: dict[str, HomeSection] = {}
+
+
+def nav_item(order, endpoint, label, roles=()):
+    _NAV[endpoint] = NavItem(order, endpoint, label, frozenset(roles))
+
+
+def home_section(order, template, roles=()):
+    """Register ``build(user) -> dict | None`` as a home-page section for ``roles`` (empty: all)."""
+    def register(build):
+        _SECTIONS[template] = HomeSection(order, template, frozenset(roles), build)
+        return build
+    return register
+
+
+def _allowed(roles, user):
+    return not roles or user.has_role(*roles)
+
+
+def nav_for(user):
+    items = sorted((i for i in _NAV.values() if _allowed(i.roles, user)), key=lambda i: i.order)
+    return [{"url": url_for(i.endpoint), "label": i.label} for i in items]
+
+
+def sections_for(user):
+    result = []
+    for section in sorted(_SECTIONS.values(), key=lambda s: s.order):
+        if _allowed(section.roles, user):
+            context = section.build(user)
+            if context is not None:
+                result.append((section.template, context))
+    return result

@@ -1,0 +1,49 @@
+"""Factories for test data. Each returns a flushed object; pass overrides as keywords."""
+import itertools
+from datetime import date
+
+from portal.extensions import db
+from portal.models import Client, Contact, Milestone, Project
+from portal.services.accounts import create_user
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def user(username=None, roles=("pm",), **kw):
+    username = username or f"user{next(_seq)}"
+    u = create_user(username, kw.pop("password", PASSWORD), roles, **kw)
+    db.session.commit()
+    return u
+
+
+def client(name=None, key_account=False, **kw):
+    c = Client(name=name or f"客户{next(_seq)}", key_account=key_account, **kw)
+    db.session.add(c)
+    db.session.commit()
+    return c
+
+
+def contact(client_=None, name=None, function="site_admin", **kw):
+    c = Contact(client=client_ or client(), name=name or f"联系人{next(_seq)}", function=function,
+                email=kw.pop("email", f"contact{next(_seq)}@example.cn"), **kw)
+    db.session.add(c)
+    db.session.commit()
+    return c
+
+
+def project(pm=None, sales=None, client_=None, code=None, **kw):
+    p = Project(code=code or f"P-{next(_seq):04d}", name=kw.pop("name", "测试项目"),
+                client=client_ or client(), pm=pm or user(roles=("pm",)), sales=sales,
+                status=kw.pop("status", "active"), start_date=kw.pop("start_date", date(2026, 1, 5)),
+                end_date=kw.pop("end_date", date(2027, 1, 5)), **kw)
+    db.session.add(p)
+    db.session.commit()
+    return p
+
+
+def milestone(project_, name="初验", **kw):
+    m = Milestone(project=project_, name=name, **kw)
+    db.session.add(m)
+    db.session.commit()
+    return m
