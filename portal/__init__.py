@@ -78,10 +78,17 @@ def _unauthorized():
     return hx_redirect(url_for("auth.login", next=target.rstrip("?")), 302)
 
 
+#: feature blueprints, each a package under portal/blueprints exposing ``bp``
+BLUEPRINTS = (
+    "main",
+    "auth",
+)
+
+
 def register_blueprints(app):
-    from .blueprints import auth, main
-    for module in (main, auth):
-        app.register_blueprint(module.bp)
+    import importlib
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f".blueprints.{name}", __name__).bp)
     from .security import set_security_headers
     app.after_request(set_security_headers)
 

@@ -58,3 +58,30 @@ def sections_for(user):
             if context is not None:
                 result.append((section.template, context))
     return result
+
+
+@dataclass(frozen=True)
+class ProjectPanel:
+    order: int
+    template: str
+    build: Callable = field(compare=False)
+
+
+_PANELS: dict[str, ProjectPanel] = {}
+
+
+def project_panel(order, template):
+    """Register ``build(user, project) -> dict | None`` as a panel on the project page."""
+    def register(build):
+        _PANELS[template] = ProjectPanel(order, template, build)
+        return build
+    return register
+
+
+def panels_for(user, project):
+    result = []
+    for panel in sorted(_PANELS.values(), key=lambda p: p.order):
+        context = panel.build(user, project)
+        if context is not None:
+            result.append((panel.template, context))
+    return result

@@ -47,3 +47,27 @@ def milestone(project_, name="初验", **kw):
     db.session.add(m)
     db.session.commit()
     return m
+
+
+def template_version(kind="pm_quarterly", language="zh", questions=None, name=None):
+    """A template with one version. ``questions``: list of dicts overriding the default set."""
+    from portal.models import Question, Template, TemplateVersion
+    from portal.services.scales import ensure_shipped_scales
+    scales = ensure_shipped_scales()
+    if questions is None:
+        questions = [
+            dict(code="attitude", text="服务态度", type="scale", scale="sat5_a", dimension="attitude"),
+            dict(code="timeliness", text="响应及时性", type="scale", scale="sat5_a",
+                 dimension="timeliness", allow_na=True),
+            dict(code="technical", text="技术能力", type="scale", scale="points10", dimension="technical"),
+            dict(code="opinion", text="意见和建议", type="text", required=False),
+        ]
+    template = Template(kind=kind, language=language, name=name or f"{kind}-{next(_seq)}")
+    version = TemplateVersion(template=template, number=1, title=template.name)
+    for i, q in enumerate(questions):
+        q = dict(q)
+        scale = scales[q.pop("scale")] if q.get("scale") else None
+        version.questions.append(Question(position=i, scale=scale, **{"required": True, **q}))
+    db.session.add(version)
+    db.session.commit()
+    return version

@@ -1,0 +1,40 @@
+"""submit_response: one response per invitation, scores stored, hook fired, version frozen."""
+import pytest
+
+from portal.models import Response
+from portal.services.answers import parse_answers
+from portal.services.hooks import response_submitted
+from portal.services.responses import submit_response
+
+
+def test_submit_stores_normalized_answers_and_freezes_version(make, db):
+    version = make.template_version()
+    project = make.project()
+    parsed = parse_answers(version, {"q_attitude": "5", "q_timeliness": "na", "q_technical": "1",
+                                     "q_opinion": "工程师很专业"}, complete=True)
+    assert parsed.ok, parsed.errors
+    received = []
+    with response_submitted.connected_to(lambda r, **_: received.append(r.id)):
+        response = submit_response(version, parsed, channel="paper", project=project)
+    db.session.commit()
+    stored = db.session.get(Response, response.id)
+    by_code = {a.question.code: a for a in stored.answers}
+    assert by_code["attitude"].normalized == 5
+    assert by_code["timeliness"].is_na and by_code["timeliness"].normalized is None
+    assert by_code["technical"].normalized == 1
+    assert stored.score == pytest.approx(3.0)  # N/A left out: (5 + 1) / 2
+    assert stored.comment == "工程师很专业"
+    assert version.frozen_at is not None
+    assert received == [response.id]
+
+
+def test_required_missing_is_an_error_but_not_in_a_draft(make):
+    version = make.template_version()
+    assert "attitude" in parse_answers(version, {}, complete=True).errors
+    assert parse_answers(version, {}, complete=False).ok
+
+
+def test_value_outside_the_scale_is_rejected(make):
+    version = make.template_version()
+    parsed = parse_answers(version, {"q_attitude": "7"}, complete=False)
+    assert "attitude" in parsed.errors
