@@ -17,6 +17,10 @@ def create_app(config_object=Config, **overrides):
     app.config.from_object(config_object)
     app.config.update(overrides)
     _configure_paths(app)
+    if app.config.get("PROXY_FIX_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -82,6 +86,13 @@ def _unauthorized():
 BLUEPRINTS = (
     "main",
     "auth",
+    "users",
+    "clients",
+    "projects",
+    "survey",
+    "questionnaires",
+    "rounds",
+    "pdfs",
 )
 
 

@@ -11,6 +11,8 @@ from .models import ROLES
 def register(app):
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    from .blueprints.rounds.cli import register_round_commands
+    register_round_commands(app)
 
 
 @click.command("create-user")

@@ -32,7 +32,9 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # used in links sent to clients
+    #: Secure cookies whenever the portal is published over https (set explicitly to override)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", (PUBLIC_BASE_URL or "").startswith("https://"))
     SESSION_COOKIE_NAME = "portal_session"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -59,7 +61,8 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "satisfaction-portal@localhost")
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # used in links sent to clients
+    #: number of reverse proxies in front (load balancer): trust that many X-Forwarded-* hops
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
 
     SURVEY_SESSION_MINUTES = int(os.environ.get("SURVEY_SESSION_MINUTES", "120"))
     PAGE_SIZE = 20

@@ -16,7 +16,10 @@ PROJECT_STATUS_LABELS = {"active": _l("Active"), "completed": _l("Completed"), "
 AUDIT_LABELS = {
     "login": _l("Signed in"), "login_failed": _l("Failed sign-in"), "logout": _l("Signed out"),
     "access_denied": _l("Access denied"), "create": _l("Created"), "update": _l("Updated"),
-    "delete": _l("Deleted"),
+    "delete": _l("Deleted"), "password_reset": _l("Password reset"),
+    "survey_draft_saved": _l("Client saved a questionnaire draft"),
+    "survey_submitted": _l("Client submitted a questionnaire online"),
+    "contact_opted_out": _l("Contact opted out of questionnaires"),
 }
 CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Phone"),
                   "visit": _l("Visit"), "on_behalf": _l("Filled on behalf")}
@@ -33,6 +36,13 @@ DIMENSION_LABELS = {
     "overall": _l("Overall"),
 }
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
+INVITATION_STATE_LABELS = {
+    "not_sent": _l("Not sent"), "sent": _l("Sent"), "opened": _l("Opened"), "draft": _l("Draft saved"),
+    "submitted": _l("Submitted"), "overdue": _l("Overdue"), "opted_out": _l("Opted out"),
+}
+OUTBOX_STATUS_LABELS = {"outbox": _l("In outbox (copy it)"), "sent": _l("Sent by e-mail"),
+                        "failed": _l("Sending failed")}
+MESSAGE_KIND_LABELS = {"invitation": _l("Invitation"), "reminder": _l("Reminder")}
 
 
 def template_globals():
@@ -42,4 +52,6 @@ def template_globals():
         "channel_labels": CHANNEL_LABELS, "verification_labels": VERIFICATION_LABELS,
         "template_kind_labels": TEMPLATE_KIND_LABELS, "question_type_labels": QUESTION_TYPE_LABELS,
         "dimension_labels": DIMENSION_LABELS, "language_labels": LANGUAGE_LABELS,
+        "invitation_state_labels": INVITATION_STATE_LABELS, "outbox_status_labels": OUTBOX_STATUS_LABELS,
+        "message_kind_labels": MESSAGE_KIND_LABELS,
     }

@@ -71,3 +71,23 @@ def template_version(kind="pm_quarterly", language="zh", questions=None, name=No
     db.session.add(version)
     db.session.commit()
     return version
+
+
+def invitation(contact_=None, version=None, project_=None, due=None, expires_at=None):
+    """A SurveyRound with one Invitation for ``contact_``; returns (invitation, raw token)."""
+    from datetime import datetime, time, timedelta
+    from portal.models import Invitation, SurveyRound
+    from portal.services.quarters import quarter_of
+    from portal.services.tokens import new_token
+    project_ = project_ or project()
+    contact_ = contact_ or contact(project_.client)
+    version = version or template_version()
+    due = due or date.today() + timedelta(days=14)
+    rnd = SurveyRound(project=project_, quarter=quarter_of(due), template_version=version,
+                      due_date=due, created_by=project_.pm)
+    token, token_hash = new_token()
+    inv = Invitation(round=rnd, contact=contact_, token_hash=token_hash,
+                     expires_at=expires_at or datetime.combine(due + timedelta(days=1), time.min))
+    db.session.add_all([rnd, inv])
+    db.session.commit()
+    return inv, token

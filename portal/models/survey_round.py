@@ -40,6 +40,8 @@ class Invitation(db.Model):
     reminded_count: Mapped[int] = mapped_column(default=0)
     last_sent_at: Mapped[datetime | None]
     opened_at: Mapped[datetime | None]
+    #: when the current token was issued (each showing/sending rotates it; earlier links die)
+    link_issued_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]  # set when the response is submitted; the link is dead after
     draft: Mapped[dict | None] = mapped_column(JSON)
     draft_saved_at: Mapped[datetime | None]

@@ -1,0 +1,65 @@
+"""Form helpers shared by the feature forms: GET filter forms, multi-checkbox fields,
+and turning a service's DomainError into an error beside the right field."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SearchField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter a valid e-mail address."))
+
+
+def choices(pairs):
+    """(value, label) pairs as the SelectChoice objects WTForms wants."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def int_or_none(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+def str_or_none(value):
+    return value or None
+
+
+def bool_or_none(value):
+    """'1' → True, '0' → False, anything empty → None (no filter)."""
+    if value in (None, "", "None"):
+        return None
+    return value in (True, "1", "true", "yes", "y", "on")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DataForm(FlaskForm):
+    """A form whose ``values()`` are the keyword arguments of the service it feeds."""
+
+    def values(self):
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+    def show_error(self, error):
+        """Put a DomainError's message beside its field (or above the form if it names none)."""
+        field = self._fields.get(error.field) if error.field else None
+        if field is None:
+            self.form_errors.append(error.message)
+        else:
+            field.errors = [*field.errors, error.message]
+
+
+class FilterForm(FlaskForm):
+    """A list screen's search/filter form: bound to the query string, no CSRF (it only reads).
+    Values that do not validate are ignored rather than failing the page."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1)])
+
+    def filters(self):
+        self.validate()
+        return {name: (None if field.errors else field.data) for name, field in self._fields.items()}

@@ -1,0 +1,149 @@
+"""The client's side of a PM questionnaire (DESIGN §4.1.3): open a link, keep a draft,
+submit once, or opt out. No account: possession of the token is the only credential.
+
+A link is *valid* while its invitation exists, is unused, has not expired, its
+contact has not opted out and its round is still open. Every way of being invalid
+looks the same to the caller (``None`` / LinkInvalid), so a guesser learns nothing.
+"""
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Invitation
+from ..models.base import utcnow
+from . import DomainError
+from .answers import field_name, parse_answers
+from .audit import record_event
+from .responses import AlreadySubmitted, lock_invitation, submit_response
+from .tokens import hash_token
+
+__all__ = ["AlreadySubmitted", "AnswersInvalid", "LinkInvalid", "find_valid_invitation",
+           "open_invitation", "session_until", "invitation_for_session", "save_draft",
+           "submit_online", "opt_out"]
+
+#: what secrets.token_urlsafe produces; anything else cannot be a link we issued
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+
+
+class LinkInvalid(DomainError):
+    """Unknown, expired, opted out, round closed or session lapsed: the client only hears 'not valid'."""
+
+
+class AnswersInvalid(DomainError):
+    """Some answers are missing or not acceptable; ``errors`` maps question code → message."""
+
+    def __init__(self, errors):
+        super().__init__("the answers have errors")
+        self.errors = errors
+
+
+def _is_open(invitation, now):
+    return (invitation.used_at is None and invitation.response is None
+            and invitation.expires_at > now
+            and not invitation.contact.opted_out
+            and invitation.round.closed_at is None)
+
+
+def find_valid_invitation(token, now=None):
+    """The invitation ``token`` opens, or None for any kind of invalid link."""
+    if not token or not TOKEN_SHAPE.fullmatch(token):
+        return None
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None or not _is_open(invitation, now or utcnow()):
+        return None
+    return invitation
+
+
+def open_invitation(invitation, now=None):
+    """Remember when the client first opened the link (the PM's 'opened' column)."""
+    if invitation.opened_at is None:
+        invitation.opened_at = now or utcnow()
+        db.session.flush()
+
+
+def session_until(invitation, minutes, now=None) -> datetime:
+    """How long a browser may keep the form open: ``minutes``, never past the link's expiry."""
+    return min((now or utcnow()) + timedelta(minutes=minutes), invitation.expires_at)
+
+
+def invitation_for_session(invitation_id, now=None):
+    """The invitation a survey session points at, re-checked on every request.
+
+    Raises AlreadySubmitted once it has its response (the client proved they hold
+    the link, so they may know that), LinkInvalid for anything else.
+    """
+    invitation = db.session.get(Invitation, invitation_id) if invitation_id else None
+    if invitation is None:
+        raise LinkInvalid("no such invitation")
+    if invitation.used_at is not None or invitation.response is not None:
+        raise AlreadySubmitted("already submitted")
+    if not _is_open(invitation, now or utcnow()):
+        raise LinkInvalid("invitation no longer open")
+    return invitation
+
+
+def _who(contact):
+    """The audit trail's 'who' for a client without an account."""
+    return contact.name[:64]
+
+
+def _version(invitation):
+    return invitation.round.template_version
+
+
+def save_draft(invitation, data, now=None) -> datetime:
+    """Keep the answers given so far (field name → string) to resume later; only bad values fail."""
+    version = _version(invitation)
+    parsed = parse_answers(version, data, complete=False)
+    if not parsed.ok:
+        raise AnswersInvalid(parsed.errors)
+    now = now or utcnow()
+    invitation.draft = {field_name(q): parsed.raw[q.code] for q in version.questions
+                        if q.code in parsed.raw}
+    invitation.draft_saved_at = now
+    record_event("survey_draft_saved", invitation, username=_who(invitation.contact),
+                 detail={"answered": len(invitation.draft)})
+    db.session.flush()
+    return now
+
+
+def submit_online(invitation_id, data, *, client_ip=None, user_agent=None, now=None):
+    """Record the client's form as the invitation's one Response (channel ``online``).
+
+    The invitation row is locked before anything is checked, so of several
+    concurrent submits exactly one succeeds and the others raise AlreadySubmitted.
+    """
+    invitation = lock_invitation(invitation_id)
+    if invitation is None:
+        raise LinkInvalid("no such invitation")
+    if invitation.used_at is not None or invitation.response is not None:
+        raise AlreadySubmitted("already submitted")
+    if not _is_open(invitation, now or utcnow()):
+        raise LinkInvalid("invitation no longer open")
+    version = _version(invitation)
+    parsed = parse_answers(version, data, complete=True)
+    if not parsed.ok:
+        raise AnswersInvalid(parsed.errors)
+    response = submit_response(
+        version, parsed, channel="online", project=invitation.round.project,
+        invitation=invitation, started_at=invitation.opened_at, client_ip=client_ip,
+        user_agent=user_agent, submitted_at=now)
+    record_event("survey_submitted", response, username=_who(invitation.contact),
+                 detail={"invitation": invitation.id, "channel": "online"})
+    db.session.flush()
+    return response
+
+
+def opt_out(invitation, now=None):
+    """The contact asks for no further questionnaires; every open link of theirs dies with it."""
+    contact = invitation.contact
+    if not contact.opted_out:
+        contact.opted_out = True
+        contact.opted_out_at = now or utcnow()
+        record_event("contact_opted_out", contact, username=_who(contact),
+                     detail={"invitation": invitation.id, "via": "survey link"})
+        db.session.flush()
+    return contact

@@ -1,0 +1,177 @@
+"""Walk every route in the URL map for every role and for anonymous users.
+
+Routes added later are covered automatically: each must declare its access rule
+with @access, and each URL parameter must be resolvable below. Objects belong to
+PM B / sales B, so PM A and sales A must be refused (403/404) wherever an id of
+a project-scoped object appears, while PM B (the owner) is let through.
+"""
+import re
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.routing import Rule
+
+from portal.extensions import db as _db
+from portal.extensions import limiter
+from portal.models import Attachment, Invitation, OutboxMessage, Response, SurveyRound, TemplateVersion
+from portal.services.answers import parse_answers
+from portal.services.responses import submit_response
+from portal.services.tokens import new_token
+
+from .. import factories
+
+ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
+#: parameters naming an object that belongs to a project (ownership applies)
+PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message")
+SKIP_ENDPOINTS = {"static", "auth.logout"}  # logout is covered by tests/blueprints/test_auth.py
+
+
+@dataclass
+class World:
+    ids: dict
+    owner_pm: str
+    owner_sales: str
+
+
+def _build_world():
+    from datetime import date, datetime, timedelta
+    pm_b = factories.user("pm_b", roles=("pm",))
+    sales_b = factories.user("sales_b", roles=("sales",))
+    for role in ROLES:
+        factories.user(f"r_{role}", roles=(role,))
+    client = factories.client("乙方客户")
+    contact = factories.contact(client)
+    project = factories.project(pm=pm_b, sales=sales_b, client_=client)
+    milestone = factories.milestone(project)
+    version = factories.template_version()
+    rnd = SurveyRound(project=project, quarter="2026Q4", template_version=version,
+                      due_date=date(2026, 12, 31), created_by=pm_b)
+    inv = Invitation(round=rnd, contact=contact, token_hash=new_token()[1],
+                     expires_at=datetime(2027, 1, 1))
+    inv2 = Invitation(round=rnd, contact=factories.contact(client), token_hash=new_token()[1],
+                      expires_at=datetime(2027, 1, 1))
+    _db.session.add_all([rnd, inv, inv2])
+    _db.session.flush()
+    parsed = parse_answers(version, {"q_attitude": "4", "q_timeliness": "5", "q_technical": "8"},
+                           complete=True)
+    response = submit_response(version, parsed, channel="online", project=project, invitation=inv2)
+    attachment = Attachment(response=response, original_name="scan.pdf", stored_name="matrix-test-scan",
+                            content_type="application/pdf", size=4, sha256="0" * 64)
+    message = OutboxMessage(invitation=inv, kind="invitation", to_addr="a@example.cn",
+                            subject="s", body="b")
+    _db.session.add_all([attachment, message])
+    _db.session.commit()
+    admin_target = factories.user("target_user", roles=("pm",))
+    ids = {
+        "project": project.id, "client": client.id, "contact": contact.id, "milestone": milestone.id,
+        "round": rnd.id, "invitation": inv.id, "response": response.id, "attachment": attachment.id,
+        "message": message.id, "version": version.id, "template": version.template_id,
+        "question": version.questions[0].id, "user": admin_target.id, "scale": version.questions[0].scale_id,
+    }
+    return World(ids, "pm_b", "sales_b")
+
+
+def _resolve(rule: Rule, world: World):
+    """Concrete URL for a rule, or fail naming the parameter to add here."""
+    values = {}
+    for arg in rule.arguments:
+        if arg in ("token",):
+            values[arg] = "x" * 43
+            continue
+        key = next((k for k in world.ids if re.search(k, arg)), None)
+        assert key, f"{rule.endpoint}: add parameter {arg!r} to the authorization matrix"
+        values[arg] = world.ids[key]
+    from flask import url_for
+    return url_for(rule.endpoint, **values)
+
+
+def _scoped(rule):
+    return any(p in arg for arg in rule.arguments for p in PROJECT_SCOPED)
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIP_ENDPOINTS or rule.endpoint.split(".")[0] not in ("users", "clients", "projects", "main", "auth"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_view_declares_its_access_rule(app):
+    missing = [r.endpoint for r in app.url_map.iter_rules()
+               if r.endpoint != "static" and not hasattr(app.view_functions[r.endpoint], "access_rule")]
+    assert not missing, f"views without @access: {missing}"
+
+
+@pytest.fixture
+def world(app, db):
+    limiter.enabled = False
+    yield _build_world()
+    limiter.enabled = True
+
+
+def _request(client, method, url, token):
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
+def _login(app, username):
+    client = app.test_client()
+    if username:
+        client.post_form("/login", {"username": username, "password": factories.PASSWORD})
+    return client, client.csrf_token("/" if username else "/login")
+
+
+def test_anonymous_is_sent_to_login_everywhere_but_public_pages(app, world):
+    client, token = _login(app, None)
+    with app.test_request_context():
+        cases = [(r, m, _resolve(r, world)) for r, m in _routes(app)]
+    for rule, method, url in cases:
+        response = _request(client, method, url, token)
+        access_rule = app.view_functions[rule.endpoint].access_rule
+        assert response.status_code != 500, (method, url)
+        if not access_rule.public:
+            assert response.status_code in (302, 303), (method, url, response.status_code)
+            assert "/login" in response.headers["Location"], (method, url)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(app, world, role):
+    """A role outside the view's rule gets 403; one inside never gets 403 for objects it may see,
+    and PM/sales never reach another person's project objects."""
+    client, token = _login(app, f"r_{role}")
+    with app.test_request_context():
+        cases = [(r, m, _resolve(r, world)) for r, m in _routes(app)]
+    for rule, method, url in cases:
+        access_rule = app.view_functions[rule.endpoint].access_rule
+        response = _request(client, method, url, token)
+        status = response.status_code
+        assert status != 500, (role, method, url)
+        if access_rule.public:
+            continue
+        if access_rule.roles and role not in access_rule.roles:
+            assert status == 403, (role, method, url, status)
+        elif role in ("pm", "sales") and _scoped(rule):
+            assert status in (403, 404), f"{role} reached another's object: {method} {url} → {status}"
+        elif role not in ("pm", "sales"):
+            assert status != 403, (role, method, url)
+
+
+@pytest.mark.parametrize("owner", ["pm_b", "sales_b"])
+def test_owners_reach_their_own_project_objects(app, world, owner):
+    """Positive control: the owning PM/sales is not refused for GETs on their own objects."""
+    client, token = _login(app, owner)
+    role = "pm" if owner == "pm_b" else "sales"
+    with app.test_request_context():
+        cases = [(r, _resolve(r, world)) for r, m in _routes(app) if m == "GET" and _scoped(r)]
+    reached = 0
+    for rule, url in cases:
+        access_rule = app.view_functions[rule.endpoint].access_rule
+        if access_rule.roles and role not in access_rule.roles:
+            continue
+        status = client.get(url).status_code
+        assert status != 403, (owner, url)
+        reached += status == 200
+    if role == "pm":
+        assert reached >= 1  # at least the project page

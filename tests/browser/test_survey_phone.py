@@ -1,0 +1,40 @@
+"""A client answers on a phone: link → form, draft over htmx, one submit despite a double tap."""
+from portal.models import Invitation, Response
+
+
+def test_client_answers_on_a_phone(browser, live_server, make, db):
+    inv, token = make.invitation()
+    invitation_id = inv.id
+    db.session.commit()
+    context = browser.new_context(base_url=live_server, locale="zh-CN", is_mobile=True, has_touch=True,
+                                  viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    try:
+        page.goto(f"/s/{token}")
+        assert page.url.endswith("/survey") and token not in page.url
+
+        page.locator("#question-attitude label.option", has_text="较满意").click()
+        page.locator("#question-timeliness label.option", has_text="不适用").click()
+        submit = page.locator("button.survey-submit")
+        assert submit.bounding_box()["height"] >= 44 and submit.bounding_box()["width"] > 300
+        page.locator("button.survey-draft").click()
+        page.locator("#draft-status", has_text="Draft saved at").wait_for()
+        db.session.expire_all()
+        assert db.session.get(Invitation, invitation_id).draft == {"q_attitude": "4", "q_timeliness": "na"}
+        db.session.commit()
+
+        page.reload()  # resuming shows the draft
+        assert page.locator("input[name=q_attitude][value='4']").is_checked()
+        page.locator("#question-technical label.option", has_text="9").first.click()
+        submit.dblclick()
+        page.wait_for_url("**/survey/thanks")
+        db.session.expire_all()
+        assert db.session.query(Response).filter_by(invitation_id=invitation_id).count() == 1
+        db.session.commit()
+    finally:
+        context.close()
+    assert not [p for p in problems if "favicon" not in p and "Failed to load resource" not in p], problems
