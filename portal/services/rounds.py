@@ -58,39 +58,54 @@ def expiry_for(due_date: date) -> datetime:
 
 # --- links -----------------------------------------------------------------------------------
 
+def _survey_path(token):
+    if "survey.open_link" not in current_app.view_functions:
+        return f"/s/{token}"
+    if has_request_context():
+        return url_for("survey.open_link", token=token)
+    adapter = current_app.url_map.bind("localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/")
+    return adapter.build("survey.open_link", {"token": token})
+
+
 def survey_link(token: str) -> str:
     """The absolute URL a client opens: PUBLIC_BASE_URL + path when set, else this site's own."""
-    has_endpoint = "survey.open_link" in current_app.view_functions
     base = current_app.config.get("PUBLIC_BASE_URL")
     if base:
-        path = url_for("survey.open_link", token=token) if has_endpoint else f"/s/{token}"
-        return base.rstrip("/") + path
+        return base.rstrip("/") + _survey_path(token)
     if not (has_request_context() or current_app.config.get("SERVER_NAME")):
         raise DomainError(_l("Set PUBLIC_BASE_URL so that links sent to clients carry the site's address."))
-    if has_endpoint:
+    if "survey.open_link" in current_app.view_functions:
         return url_for("survey.open_link", token=token, _external=True)
     return url_for("main.home", _external=True).rstrip("/") + f"/s/{token}"
 
 
-def link_problem(invitation, now=None):
-    """Why no link can be issued for ``invitation`` now (a message), or None if one can."""
+LINK_PROBLEMS = {
+    "answered": _l("This contact has already answered; the link is no longer needed."),
+    "opted_out": _l("This contact asked not to receive questionnaires."),
+    "closed": _l("This round is closed."),
+    "expired": _l("The round's due date has passed; the link has expired."),
+}
+
+
+def link_problem(invitation, now=None) -> Optional[str]:
+    """Why no link can be issued for ``invitation`` now (a key of LINK_PROBLEMS), or None if one can."""
     now = now or utcnow()
     if invitation.used_at is not None or invitation.response is not None:
-        return _l("This contact has already answered; the link is no longer needed.")
+        return "answered"
     if invitation.contact.opted_out:
-        return _l("This contact asked not to receive questionnaires.")
+        return "opted_out"
     if invitation.round.closed_at is not None:
-        return _l("This round is closed.")
+        return "closed"
     if invitation.expires_at <= now:
-        return _l("The round's due date has passed; the link has expired.")
+        return "expired"
     return None
 
 
 def prepare_link(invitation, now=None):
     """A fresh (token, token_hash) for ``invitation``, not applied yet; DomainError if none may be issued."""
     problem = link_problem(invitation, now or utcnow())
-    if problem:
-        raise DomainError(problem)
+    if problem is not None:
+        raise DomainError(LINK_PROBLEMS[problem])
     return new_token()
 
 

@@ -349,7 +349,7 @@ def test_preview_renders_the_chinese_form_with_disabled_inputs(client, make, aut
     assert ">不适用</span>" in html  # documentation allows N/A
     assert 'name="q_attitude" value="5" disabled' in html
     assert "<textarea" in html and ">提交</button>" in html
-    assert 'class="questionnaire"' in html and "Satisfied" not in html
+    assert '<div class="survey" lang="zh-CN">' in html and "Satisfied" not in html
 
 
 def test_preview_of_an_english_template_is_in_english(client, quality, db):

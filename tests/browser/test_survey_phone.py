@@ -1,4 +1,4 @@
-"""A client answers on a phone: link → form, draft over htmx, one submit despite a double tap."""
+"""A client answers on a phone: link → form, draft over htmx, the form sends once while its submit runs."""
 from portal.models import Invitation, Response
 
 
@@ -30,7 +30,14 @@ def test_client_answers_on_a_phone(browser, live_server, make, db):
         page.reload()  # resuming shows the draft
         assert page.locator("input[name=q_attitude][value='4']").is_checked()
         page.locator("#question-technical label.option", has_text="9").first.click()
-        submit.dblclick()
+        held = []  # hold the submit in flight to see what a second tap does meanwhile
+        page.route("**/survey/submit", lambda route: held.append(route))
+        page.evaluate("document.querySelector('button.survey-submit').click()")  # tap, don't wait
+        page.wait_for_function("document.querySelector('button.survey-submit').disabled")
+        page.evaluate("document.getElementById('survey-form').requestSubmit()")
+        page.wait_for_timeout(300)
+        assert len(held) == 1
+        held[0].continue_()
         page.wait_for_url("**/survey/thanks")
         db.session.expire_all()
         assert db.session.query(Response).filter_by(invitation_id=invitation_id).count() == 1

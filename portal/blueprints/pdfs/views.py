@@ -32,7 +32,7 @@ def ascii_filename(name):
     """``name`` reduced to characters every browser accepts in a quoted filename."""
     stem, dot, ext = name.rpartition(".")
     stem = unicodedata.normalize("NFKD", stem if dot else name).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "document"
+    stem = re.sub(r"[^A-Za-z0-9._]+", "-", stem.replace("-", " ")).strip("-.") or "document"
     return f"{stem}.{ext}" if dot else stem
 
 
@@ -60,7 +60,7 @@ def invitation_form(invitation_id):
 
 
 @bp.route("/responses/<int:response_id>.pdf")
-@access()
+@access("pm", "sales", "quality", "pmo", "exec", "admin")
 def response_pdf(response_id):
     """The archive copy of a filled response, for anyone who may see its project."""
     response = get_response_or_404(response_id)  # 403 unless its project is visible to you

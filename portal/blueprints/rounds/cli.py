@@ -36,7 +36,8 @@ def send_reminders_command(days_before):
             result = mailer.send_reminders(rnd)
         except DomainError as error:
             db.session.rollback()
-            raise click.ClickException(str(error.message)) from None
+            with current_app.test_request_context():  # lazy translations need a request to pick a locale
+                raise click.ClickException(str(error.message)) from None
         db.session.commit()  # per round: messages already e-mailed stay recorded if a later round fails
         total.add(result)
         click.echo(f"round {rnd.id} {rnd.project.code} {rnd.quarter} due {rnd.due_date}: "

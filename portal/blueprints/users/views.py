@@ -114,6 +114,7 @@ def _done(user, message, partial):
 
 def _edit_page(user, partial, form=None, password_form=None, status_error=None, done=None, status=200):
     """The edit page (profile form, status box, password box); htmx gets ``partial`` only."""
-    return render("users/edit.html", partial, status=status, user=user, form=form or UserEditForm(formdata=None, obj=user),
-                  password_form=password_form or PasswordForm(formdata=None), status_error=status_error,
-                  done=done)
+    return render("users/edit.html", partial, status=status, user=user,
+                  form=form or UserEditForm(formdata=None, obj=user),
+                  password_form=password_form or PasswordForm(formdata=None),
+                  status_error=status_error, done=done)
