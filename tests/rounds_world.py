@@ -31,10 +31,10 @@ class RoundWorld:
 
 
 def build_world():
-    pm = factories.user("pm_a", roles=("pm",), display_name="项目经理 张伟")
-    other_pm = factories.user("pm_b", roles=("pm",))
-    quality = factories.user("qa", roles=("quality",))
-    sales = factories.user("sales_a", roles=("sales",))
+    pm = factories.user("pm_a", roles=("pm",), display_name="项目经理 张伟", locale="en")
+    other_pm = factories.user("pm_b", roles=("pm",), locale="en")
+    quality = factories.user("qa", roles=("quality",), locale="en")
+    sales = factories.user("sales_a", roles=("sales",), locale="en")
     client = factories.client("甲方客户")
     contacts = [factories.contact(client, "王建国", email="wang@client.example.cn"),
                 factories.contact(client, "Alice Smith", language="en", email="alice@client.example.cn"),
