@@ -3,6 +3,7 @@ from portal.models import Invitation, Response
 
 
 def test_client_answers_on_a_phone(browser, live_server, make, db):
+    from playwright.sync_api import expect
     inv, token = make.invitation()
     invitation_id = inv.id
     db.session.commit()
@@ -30,14 +31,17 @@ def test_client_answers_on_a_phone(browser, live_server, make, db):
         page.reload()  # resuming shows the draft
         assert page.locator("input[name=q_attitude][value='4']").is_checked()
         page.locator("#question-technical label.option", has_text="9").first.click()
-        held = []  # hold the submit in flight to see what a second tap does meanwhile
-        page.route("**/survey/submit", lambda route: held.append(route))
-        page.evaluate("document.querySelector('button.survey-submit').click()")  # tap, don't wait
-        page.wait_for_function("document.querySelector('button.survey-submit').disabled")
+        # a second tap while the first submit runs sends nothing (static/js/app.js)
+        page.evaluate("""() => { window.sent = 0; window.addEventListener("submit", (e) => {
+            if (!e.defaultPrevented) { window.sent++; } e.preventDefault(); }); }""")
+        submit.click()
+        expect(submit).to_be_disabled()
         page.evaluate("document.getElementById('survey-form').requestSubmit()")
-        page.wait_for_timeout(300)
-        assert len(held) == 1
-        held[0].continue_()
+        assert page.evaluate("window.sent") == 1
+
+        page.reload()
+        page.locator("#question-technical label.option", has_text="9").first.click()
+        submit.click()
         page.wait_for_url("**/survey/thanks")
         db.session.expire_all()
         assert db.session.query(Response).filter_by(invitation_id=invitation_id).count() == 1
