@@ -19,7 +19,7 @@ endif
 
 WORKERS ?= 3
 THREADS ?= 4
-# pytest -n: parallel workers on SQLite (the PostgreSQL pass shares one database, so runs serially)
+# pytest -n: parallel workers (on PostgreSQL each worker gets its own database: tests/pg_workers.py)
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 PG_PYTEST_ARGS ?= -m "not browser"
@@ -139,12 +139,12 @@ run: deps sysdeps translations db
 	  --worker-class gthread --threads $(THREADS) --access-logfile - wsgi:app
 
 test: test-deps test-sysdeps translations
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-pg: test-deps test-sysdeps translations
 	@case "$${TEST_DATABASE_URL:-}" in postgresql*) ;; \
 	  *) echo "test-pg needs TEST_DATABASE_URL=postgresql+psycopg://user@host:port/db" >&2; exit 2;; esac
-	$(VENV)/bin/pytest -p no:xdist $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
+	$(PY) -m pytest -p tests.pg_workers -n $(PYTEST_WORKERS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
 # --- Migrations ---------------------------------------------------------------------------
 
