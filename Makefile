@@ -92,7 +92,8 @@ test-sysdeps:
 translations: $(MO_FILES)
 
 %.mo: %.po | $(VENV)/.deps
-	$(VENV)/bin/pybabel compile -q -i $< -o $@.tmp -l $(word 3,$(subst /, ,$<))
+	$(VENV)/bin/pybabel -q compile -i $< -o $@.tmp -l $(word 3,$(subst /, ,$<))
+	@test -f $@.tmp || { echo "$<: not compiled (is the catalog header marked fuzzy?)" >&2; exit 1; }
 	@mv $@.tmp $@
 
 # --- Database -----------------------------------------------------------------------------
@@ -136,7 +137,7 @@ run: deps sysdeps translations db
 	echo "  Satisfaction Portal: http://127.0.0.1:$${PORT:-8000}/"; \
 	echo
 	exec $(VENV)/bin/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $(WORKERS) \
-	  --worker-class gthread --threads $(THREADS) --access-logfile - wsgi:app
+	  --worker-class gthread --threads $(THREADS) --no-control-socket --access-logfile - wsgi:app
 
 test: test-deps test-sysdeps translations
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

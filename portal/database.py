@@ -15,6 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+#: outside requests transactions begin IMMEDIATE unless this is turned off (e.g. a test thread
+#: that only reads while a live server writes)
+_immediate_outside_requests: ContextVar[bool] = ContextVar("immediate_outside_requests", default=True)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -27,7 +30,16 @@ def wants_immediate():
         return True
     if has_request_context():
         return request.method not in SAFE_METHODS
-    return True  # CLI, services in background jobs, tests: assume they write
+    return _immediate_outside_requests.get()  # CLI, background jobs: assume they write
+
+
+@contextmanager
+def deferred_outside_requests():
+    token = _immediate_outside_requests.set(False)
+    try:
+        yield
+    finally:
+        _immediate_outside_requests.reset(token)
 
 
 @contextmanager

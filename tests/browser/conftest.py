@@ -41,6 +41,15 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _test_thread_reads_without_write_lock():
+    """The live server writes while the test thread reads: the test thread must not hold
+    SQLite's write lock (it would make the server wait)."""
+    from portal.database import deferred_outside_requests
+    with deferred_outside_requests():
+        yield
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
