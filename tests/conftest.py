@@ -6,6 +6,8 @@ PostgreSQL; .ci/run runs the suite on both.
 import os
 import re
 
+os.environ.setdefault("ARGON2_PROFILE", "fast")  # cheaper Argon2id for test logins (see passwords.py)
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -24,6 +26,10 @@ class PortalClient(FlaskClient):
     as in production; it can fetch a CSRF token the way a browser page carries it."""
 
     def open(self, *args, **kwargs):
+        """English unless a test asks for another language (tests read English UI text)."""
+        headers = kwargs.setdefault("headers", {})
+        if isinstance(headers, dict) and "Accept-Language" not in headers:
+            headers["Accept-Language"] = "en"
         _db.session.commit()  # end the test's transaction so the request can take the write lock
         with self.application.app_context():
             response = super().open(*args, **kwargs)

@@ -9,6 +9,7 @@ from portal.models import AuditEvent, Invitation, Response
 from portal.models.base import utcnow
 from portal.services.answers import parse_answers
 from portal.services.responses import submit_response
+from tests.texts import zh, zh_prefix
 
 ANSWERS = {"q_attitude": "4", "q_timeliness": "na", "q_technical": "8", "q_opinion": "响应很快"}
 CSRF_IN_PAGE = re.compile(r'"X-CSRFToken": "[^"]+"|(name="csrf_token"[^>]*value=)"[^"]+"')
@@ -101,7 +102,7 @@ def test_every_bad_link_gets_the_same_page(client, make):
         assert response.headers["Referrer-Policy"] == "no-referrer"
         pages[kind] = _without_csrf(response.get_data(as_text=True))
     assert len(set(pages.values())) == 1, [k for k in pages if pages[k] != pages["unknown"]]
-    assert "not valid" in pages["unknown"]
+    assert "Link not valid" in pages["unknown"]  # an unknown link has no template: browser language
 
 
 def test_without_a_survey_session_the_form_is_the_same_invalid_page(client, make):
@@ -171,7 +172,7 @@ def test_draft_is_saved_and_shown_when_the_link_is_opened_again(client, app, mak
     html = other_browser.get("/survey").get_data(as_text=True)
     assert 'name="q_attitude" value="5" checked' in html
     assert "还不错</textarea>" in html
-    assert 'id="draft-status"' in html and "Draft saved at" in html
+    assert 'id="draft-status"' in html and zh_prefix("Draft saved at %(time)s", "time") in html
 
 
 def test_draft_over_htmx_returns_only_the_status_line(client, make, db):
@@ -181,7 +182,7 @@ def test_draft_over_htmx_returns_only_the_status_line(client, make, db):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.startswith('<p id="draft-status"') and "<html" not in html
-    assert re.search(r"Draft saved at \d\d:\d\d<", html)
+    assert re.search(re.escape(zh_prefix("Draft saved at %(time)s", "time")) + r"\d\d:\d\d", html)
     assert db.session.get(Invitation, inv.id).draft == {"q_attitude": "3"}
 
 
@@ -192,7 +193,7 @@ def test_draft_with_an_impossible_value_is_refused_beside_the_question(client, m
     response = _post(client, "/survey/draft", {"q_attitude": "9", "q_opinion": "草稿"}, htmx=htmx)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Please pick one of the options." in _question_block(html, "attitude")
+    assert zh("Please pick one of the options.") in _question_block(html, "attitude")
     assert "草稿</textarea>" in html  # what they typed is kept on screen
     assert ("<html" in html) is not htmx
     if htmx:
@@ -209,7 +210,7 @@ def test_submit_creates_exactly_one_online_response(client, make, db):
     response = _post(client, "/survey/submit", ANSWERS, headers={"User-Agent": "PhoneBrowser/1.0"})
     assert response.status_code == 303 and response.headers["Location"] == "/survey/thanks"
     thanks = client.get("/survey/thanks")
-    assert thanks.status_code == 200 and "Thank you" in thanks.get_data(as_text=True)
+    assert thanks.status_code == 200 and zh("Thank you") in thanks.get_data(as_text=True)
 
     stored = db.session.get(Invitation, inv.id)
     responses = db.session.query(Response).all()
@@ -242,7 +243,7 @@ def test_second_submit_gets_already_submitted(client, make, db):
     client.set_cookie("portal_session", cookie)  # the double click / replayed request
     replay = client.post("/survey/submit", data={**ANSWERS, "csrf_token": csrf})
     assert replay.status_code == 409
-    assert "already been submitted" in replay.get_data(as_text=True)
+    assert zh("This questionnaire has already been submitted") in replay.get_data(as_text=True)
 
     again = client.post("/survey/submit", data={**ANSWERS, "csrf_token": csrf})  # cookie after the 409
     assert again.status_code == 409
@@ -259,7 +260,7 @@ def test_missing_required_answer_is_shown_beside_the_question(client, make, db):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     block = _question_block(html, "technical")
-    assert "has-error" in block.split(">", 1)[0] and "Please answer this question." in block
+    assert "has-error" in block.split(">", 1)[0] and zh("Please answer this question.") in block
     assert "has-error" not in _question_block(html, "attitude")
     assert 'name="q_attitude" value="4" checked' in html
     assert db.session.query(Response).count() == 0
@@ -308,7 +309,7 @@ def test_opt_out_asks_first_then_stops_questionnaires(client, make, db):
 
     done = _post(client, "/survey/opt-out")
     assert done.status_code == 200
-    assert "not receive further questionnaires" in done.get_data(as_text=True)
+    assert zh("You will not receive further questionnaires") in done.get_data(as_text=True)
     contact = db.session.get(Invitation, inv.id).contact
     assert contact.opted_out and contact.opted_out_at is not None
     assert db.session.query(AuditEvent).filter_by(

@@ -60,7 +60,7 @@ def assert_readable_cjk_pdf(data):
     assert pdftools.embedded_cjk_fonts(data), pdftools.fonts(data)
     page = pdftools.page_image(data, page=1, dpi=60)
     # the printable area (inside the margins) carries a real amount of ink, not a blank page
-    assert pdftools.dark_share(page, box=(0.08, 0.08, 0.92, 0.92)) > 0.01
+    assert pdftools.dark_share(page, box=(0.08, 0.08, 0.92, 0.92)) > 0.005  # a blank page is 0
     assert "满意" in pdftools.text(data)
 
 
