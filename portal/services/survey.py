@@ -76,6 +76,11 @@ def invitation_for_session(invitation_id, now=None):
     the link, so they may know that), LinkInvalid for anything else.
     """
     invitation = db.session.get(Invitation, invitation_id) if invitation_id else None
+    return _still_answerable(invitation, now)
+
+
+def _still_answerable(invitation, now=None):
+    """The invitation if it can still take its response; else AlreadySubmitted or LinkInvalid."""
     if invitation is None:
         raise LinkInvalid("no such invitation")
     if invitation.used_at is not None or invitation.response is not None:
@@ -116,13 +121,7 @@ def submit_online(invitation_id, data, *, client_ip=None, user_agent=None, now=N
     The invitation row is locked before anything is checked, so of several
     concurrent submits exactly one succeeds and the others raise AlreadySubmitted.
     """
-    invitation = lock_invitation(invitation_id)
-    if invitation is None:
-        raise LinkInvalid("no such invitation")
-    if invitation.used_at is not None or invitation.response is not None:
-        raise AlreadySubmitted("already submitted")
-    if not _is_open(invitation, now or utcnow()):
-        raise LinkInvalid("invitation no longer open")
+    invitation = _still_answerable(lock_invitation(invitation_id), now)
     version = _version(invitation)
     parsed = parse_answers(version, data, complete=True)
     if not parsed.ok:
