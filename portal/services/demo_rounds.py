@@ -27,7 +27,7 @@ def load(users, projects, today):
     created = 0
     for quarter, completion in ((past, 0.85), (current, 0.45)):
         first, last = quarter_bounds(quarter)
-        for index, project in enumerate(p for p in projects if p.status != "suspended"):
+        for index, project in enumerate(p for p in projects if p.status == "active"):
             if quarter == current and index % 5 == 4:
                 continue  # some projects still lack this quarter's round: the dashboard shows it
             if _has_round(project, quarter):

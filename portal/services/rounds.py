@@ -132,10 +132,12 @@ def reissue_link(invitation, *, by_user=None, reason="copy", now=None) -> str:
 
 # --- opening a round -------------------------------------------------------------------------
 
-def selectable_versions():
-    """Current versions of the pm_quarterly templates a new round may use."""
+def selectable_versions(prefer_language=None):
+    """Current versions of the pm_quarterly templates a new round may use; those in
+    ``prefer_language`` first, so the form pre-selects one in the PM's own language."""
     from .questionnaires import current_versions
-    return current_versions("pm_quarterly")
+    versions = current_versions("pm_quarterly")
+    return sorted(versions, key=lambda v: v.template.language != prefer_language)
 
 
 def _check_runner(project, by_user):

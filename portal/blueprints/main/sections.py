@@ -37,6 +37,13 @@ def overview(user):
     }
 
 
+@home_section(25, "main/_section_quarter.html", roles=("quality", "pmo", "exec"))
+def this_quarter(user):
+    """Countdown to publication and what is still missing this quarter."""
+    from ...services.quarter_overview import quarter_overview
+    return {"q": quarter_overview(user)}
+
+
 @home_section(40, "main/_section_archive.html", roles=("archive",))
 def archive_overview(user):
     rows = db.session.execute(

@@ -1,7 +1,7 @@
 """PM quarterly rounds (DESIGN §4.1): open a round, follow it, send links and reminders,
 type in returned paper forms; response pages and scans."""
 from flask import Blueprint, abort, current_app, flash, request, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -46,7 +46,7 @@ def new(project_id):
     if not can_run_rounds(current_user, project):
         deny("project", project_id=project_id)
     contacts = rounds.contacts_for_round_form(project)
-    versions = rounds.selectable_versions()
+    versions = rounds.selectable_versions(prefer_language=str(get_locale()))
     quarter = rounds.current_quarter()
     form = OpenRoundForm.for_project(versions, contacts, data={
         "quarter": quarter, "due_date": quarter_bounds(quarter)[1]})

@@ -13,7 +13,7 @@ LOCALE_CHOICES = [("", _l("Browser language")), *LANGUAGE_LABELS.items()]
 class UserFilterForm(FilterForm):
     role = SelectField(_l("Role"), choices=choices([("", _l("All roles")), *ROLE_CHOICES]), coerce=str_or_none)
     active = SelectField(_l("Status"), coerce=bool_or_none,
-                         choices=choices([("", _l("All")), ("1", _l("Active")), ("0", _l("Disabled"))]))
+                         choices=choices([("", _l("All")), ("1", _l("Enabled")), ("0", _l("Disabled"))]))
 
 
 class UserEditForm(DataForm):
