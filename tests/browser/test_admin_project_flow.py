@@ -9,6 +9,9 @@ def test_admin_creates_finds_project_and_switches_language(page, login, make):
     make.user("boss", roles=("admin",), display_name="管理员")
     make.user("pmx", roles=("pm",), display_name="项目经理甲")
     make.client("浦东机场信息部")
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
     login("boss", factories.PASSWORD)
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 
@@ -48,3 +51,4 @@ def test_admin_creates_finds_project_and_switches_language(page, login, make):
     page.click("#lang-switch")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
