@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from portal.cli import DEMO_USERNAMES
-from portal.models import Client, Contact, Project, Response, SurveyRound, User
+from portal.models import Client, Contact, Invitation, OutboxMessage, Project, Response, SurveyRound, User
 from portal.models.client import CONTACT_FUNCTIONS
 from portal.services.accounts import authenticate
 
@@ -48,3 +48,5 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     scores = list(db.session.scalars(select(Response.score)))
     assert min(scores) <= 3 < max(scores)  # some low scores among good ones
     assert db.session.scalar(select(func.count(Response.id)).where(Response.comment.isnot(None))) > 0
+    sent = db.session.scalar(select(func.sum(Invitation.sent_count)))
+    assert sent > 0 and db.session.scalar(select(func.count(OutboxMessage.id))) == sent  # held, not e-mailed

@@ -18,6 +18,7 @@ COMMENTS_LOW = ["夜间故障响应偏慢，希望改进值守安排。", "巡�
 
 
 def load(users, projects, today):
+    from .mailer import send_invitations, smtp_enabled
     from .rounds import open_round
     from .seed_templates import ensure_default_templates
     ensure_default_templates()
@@ -37,9 +38,9 @@ def load(users, projects, today):
             contacts = [c for c in project.client.contacts if not c.opted_out][index % 3: index % 3 + 3]
             rnd = open_round(project, quarter, version, contacts, last, project.pm)
             rnd.created_at = datetime.combine(first + timedelta(days=20), time(9, 30))
+            if not smtp_enabled():  # demo data never e-mails anyone: the messages wait in the outbox
+                send_invitations(rnd, now=rnd.created_at)
             for invitation in rnd.invitations:
-                invitation.sent_count = 1
-                invitation.last_sent_at = rnd.created_at
                 _fill(invitation, version, project, rnd, rng, completion, first, today)
             created += 1
     db.session.flush()
