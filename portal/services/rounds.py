@@ -278,7 +278,8 @@ class InvitationRow:
 
 
 @dataclass
-class RoundStatus:
+class RoundHeader:
+    """What identifies a round on screen; shared by the status page and the round lists."""
     round_id: int
     project_id: int
     project_code: str
@@ -287,6 +288,21 @@ class RoundStatus:
     quarter: str
     due_date: date
     closed: bool
+
+    @staticmethod
+    def of(rnd) -> dict:
+        project = rnd.project
+        return dict(round_id=rnd.id, project_id=project.id, project_code=project.code,
+                    project_name=project.name, client_name=project.client.name, quarter=rnd.quarter,
+                    due_date=rnd.due_date, closed=rnd.closed_at is not None)
+
+    @property
+    def response_rate(self) -> Optional[float]:
+        return self.submitted / self.invited if self.invited else None
+
+
+@dataclass
+class RoundStatus(RoundHeader):
     template_title: str
     rows: list = field(default_factory=list)
     counts: dict = field(default_factory=dict)  # state → how many
@@ -319,17 +335,11 @@ class RoundStatus:
     def reminders(self) -> int:
         return sum(r.reminded_count for r in self.rows)
 
-    @property
-    def response_rate(self) -> Optional[float]:
-        return self.submitted / self.invited if self.invited else None
-
 
 def round_status(rnd, now=None) -> RoundStatus:
     """Per-contact progress of a round, with totals and the response rate (submitted / invited)."""
     now = now or utcnow()
-    project = rnd.project
-    status = RoundStatus(rnd.id, project.id, project.code, project.name, project.client.name,
-                         rnd.quarter, rnd.due_date, rnd.closed_at is not None, rnd.template_version.title)
+    status = RoundStatus(**RoundHeader.of(rnd), template_title=rnd.template_version.title)
     for inv in rnd.invitations:
         state = invitation_state(inv, now)
         response = inv.response
@@ -344,22 +354,10 @@ def round_status(rnd, now=None) -> RoundStatus:
 
 
 @dataclass
-class RoundSummary:
-    round_id: int
-    project_id: int
-    project_code: str
-    project_name: str
-    client_name: str
-    quarter: str
-    due_date: date
-    closed: bool
+class RoundSummary(RoundHeader):
     invited: int
     submitted: int
     overdue: int
-
-    @property
-    def response_rate(self) -> Optional[float]:
-        return self.submitted / self.invited if self.invited else None
 
 
 def round_summaries(rounds, now=None) -> list:
@@ -379,10 +377,8 @@ def round_summaries(rounds, now=None) -> list:
     result = []
     for rnd in rounds:
         invited, submitted, overdue = counts.get(rnd.id, (0, 0, 0))
-        p = rnd.project
-        result.append(RoundSummary(rnd.id, p.id, p.code, p.name, p.client.name, rnd.quarter,
-                                   rnd.due_date, rnd.closed_at is not None, invited, submitted,
-                                   int(overdue)))
+        result.append(RoundSummary(**RoundHeader.of(rnd), invited=invited, submitted=submitted,
+                                   overdue=int(overdue)))
     return result
 
 

@@ -37,7 +37,7 @@ def ascii_filename(name):
 
 
 @bp.route("/template-versions/<int:version_id>/blank.pdf")
-@access("quality", "pmo", "pm", "sales", "exec")
+@access("quality", "pmo", "pm", "sales", "exec", "admin")
 def blank_form(version_id):
     """A template version's blank form for paper distribution, addressed to nobody."""
     version = db.session.get(TemplateVersion, version_id) or abort(404)
