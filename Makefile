@@ -121,13 +121,14 @@ run: deps sysdeps translations db
 	  $(FLASK) demo; \
 	  echo; \
 	  echo "  Demo logins (password: $${DEMO_PASSWORD:-portal-demo}):"; \
-	  echo "    admin           administrator: users, roles, settings"; \
-	  echo "    quality1        quality department: callbacks, verification, rollups, templates"; \
-	  echo "    pmo1            PMO director: reads all, supervises follow-ups"; \
-	  echo "    archive1        admin department: archive and disposal"; \
-	  echo "    exec1           executive: read-only dashboards and reports"; \
-	  echo "    pm1, pm2        project managers: questionnaires for their own projects"; \
-	  echo "    sales1, sales2  sales: visits and inquiries for their own projects"; \
+	  echo "    admin           administrator: users and roles; clients, contacts, projects"; \
+	  echo "    quality1        quality department: questionnaire templates; reads all projects, rounds"; \
+	  echo "    pmo1            PMO director: edits clients and projects; reads all rounds"; \
+	  echo "    archive1        admin department: forms received per quarter"; \
+	  echo "    exec1           executive: reads all projects and rounds; the quarter overview"; \
+	  echo "    pm1, pm2        project managers: rounds, invitations, paper forms of own projects"; \
+	  echo "    sales1, sales2  sales: own projects and contacts; projects due an inquiry"; \
+	  echo "  Callbacks, follow-ups, rollups and archive screens come later (README)."; \
 	elif [ "$$want" = 0 ]; then \
 	  echo "  Demo data skipped (DEMO=0)."; \
 	else \
@@ -156,7 +157,7 @@ migration: deps
 	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what changes"' >&2; exit 2; }
 	rm -f $(MIGRATION_DB)
 	DATABASE_URL=sqlite:///$(MIGRATION_DB) $(FLASK) db upgrade
-	n=$$(ls migrations/versions/[0-9][0-9][0-9][0-9]_*.py 2>/dev/null | wc -l); \
+	n=$$(ls migrations/versions/[0-9][0-9][0-9][0-9]_[0-9][0-9]_[0-9][0-9]_[0-9][0-9][0-9][0-9]_*.py 2>/dev/null | wc -l); \
 	DATABASE_URL=sqlite:///$(MIGRATION_DB) $(FLASK) db migrate -m "$(MSG)" --rev-id $$(printf %04d $$((n + 1)))
 	rm -f $(MIGRATION_DB)
 
@@ -169,7 +170,7 @@ migration-check: deps
 
 # before the first release only: rewrite 0001 from the current models
 initial-migration: deps
-	rm -f $(MIGRATION_DB) migrations/versions/0001_initial_schema.py
+	rm -f $(MIGRATION_DB) migrations/versions/*_0001_initial_schema.py
 	DATABASE_URL=sqlite:///$(MIGRATION_DB) $(FLASK) db migrate -m "initial schema" --rev-id 0001
 	rm -f $(MIGRATION_DB)
 
@@ -177,6 +178,7 @@ initial-migration: deps
 
 bench: deps
 	$(PY) bench/sqlite_writes.py
+	$(PY) bench/pdf_render.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -17,6 +17,7 @@ def create_app(config_object=Config, **overrides):
     app.config.from_object(config_object)
     app.config.update(overrides)
     _configure_paths(app)
+    _configure_trusted_hosts(app)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["PROXY_FIX_HOPS"]
@@ -41,6 +42,20 @@ def _configure_paths(app):
         app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "uploads")
 
 
+def _configure_trusted_hosts(app):
+    """Refuse (400) requests whose Host is not ours, so no link is ever built from a forged one:
+    localhost, 127.0.0.1, the PUBLIC_BASE_URL host and the TRUSTED_HOSTS setting's names."""
+    if app.config.get("TRUSTED_HOSTS") is not None:
+        return  # set explicitly (e.g. tests)
+    from urllib.parse import urlsplit
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    public = urlsplit(app.config.get("PUBLIC_BASE_URL") or "").hostname
+    if public:
+        hosts.append(public)
+    hosts += [h.strip() for h in (app.config.get("TRUSTED_HOSTS_EXTRA") or "").split(",") if h.strip()]
+    app.config["TRUSTED_HOSTS"] = hosts
+
+
 def register_extensions(app):
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -58,6 +73,8 @@ def register_extensions(app):
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     limiter.init_app(app)
     login_manager.init_app(app)
+    from .services import outbound
+    outbound.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
@@ -92,15 +109,29 @@ BLUEPRINTS = (
     "survey",
     "questionnaires",
     "rounds",
+    "responses",
     "pdfs",
 )
 
 
 def register_blueprints(app):
+    """Every feature's views; ``<int:...>`` in their URLs only matches ids a database can hold."""
     import importlib
+    from werkzeug.routing import IntegerConverter
+    from .forms import MAX_INT
+
+    class BoundedIntConverter(IntegerConverter):
+        """``/projects/99999999999999999999`` is a page that does not exist (404), not a 500."""
+        def __init__(self, map, **kwargs):
+            kwargs.setdefault("max", MAX_INT)
+            super().__init__(map, **kwargs)
+
+    app.url_map.converters["int"] = BoundedIntConverter
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(f".blueprints.{name}", __name__).bp)
+    from .authz import bind_audit_context
     from .security import set_security_headers
+    app.before_request(bind_audit_context)
     app.after_request(set_security_headers)
 
 
@@ -108,18 +139,24 @@ def register_errors(app):
     from flask import render_template, request
     from flask_wtf.csrf import CSRFError
 
-    def page(status, title_key):
+    from .services.pdf.render import PdfTimeout
+
+    def page(status):
         def handler(error):
+            from flask.globals import request_ctx
             from .extensions import db
             db.session.rollback()
-            if request.headers.get("HX-Request") == "true":
-                return render_template("errors/_message.html", status=status), status
-            return render_template("errors/error.html", status=status), status
+            if request_ctx.url_adapter is None:  # e.g. an untrusted Host: no page can be built for it
+                return "400 Bad Request: this address is not served here.\n", 400, {"Content-Type": "text/plain"}
+            message = error.message if isinstance(error, PdfTimeout) else None
+            template = "errors/_message.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
+            return render_template(template, status=status, message=message), status
         return handler
 
     for status in (400, 403, 404, 405, 413, 429, 500):
-        app.register_error_handler(status, page(status, status))
-    app.register_error_handler(CSRFError, page(400, 400))
+        app.register_error_handler(status, page(status))
+    app.register_error_handler(CSRFError, page(400))
+    app.register_error_handler(PdfTimeout, page(503))
 
 
 def register_templating(app):
@@ -129,7 +166,10 @@ def register_templating(app):
     from .navigation import nav_for
     from flask_login import current_user
 
-    app.jinja_env.globals.update(template_globals())
+    from .services.outbound import shown_body
+    from .templating_i18n import init_app as init_templating_i18n
+    app.jinja_env.globals.update(template_globals(), message_body=shown_body)
+    init_templating_i18n(app)
     app.jinja_env.filters["datetime"] = lambda v, fmt="yyyy-MM-dd HH:mm": format_datetime(v, fmt) if v else ""
     app.jinja_env.filters["date"] = lambda v, fmt="yyyy-MM-dd": format_date(v, fmt) if v else ""
 

@@ -11,7 +11,8 @@ from sqlalchemy import exists, or_, select
 
 from .extensions import db, login_manager
 from .models import Client, Project, SurveyRound
-from .services.audit import record_now
+from .services.audit import record_event, set_audit_context
+from .services.scope import can_view_project, project_scope, runs_project, visible_clients  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -39,32 +40,23 @@ def access(*roles, public=False):
 
 
 def deny(reason, **detail):
-    """Audit the refusal and answer 403."""
-    record_now("access_denied", detail={"reason": reason, "path": request.path,
-                                         "method": request.method, **detail})
+    """Audit the refusal and answer 403. Whatever the view had changed is rolled back first;
+    the denial itself is committed, so it survives the error page's rollback."""
+    db.session.rollback()
+    record_event("access_denied", detail={"reason": reason, "path": request.path,
+                                           "method": request.method, **detail})
+    db.session.commit()
     abort(403)
 
 
-def project_scope(user):
-    """SQL condition restricting projects to those ``user`` may see."""
-    if user.sees_all_projects:
-        return True
-    conds = []
-    if user.has_role("pm"):
-        conds.append(Project.pm_id == user.id)
-    if user.has_role("sales"):
-        conds.append(Project.sales_id == user.id)
-    return or_(*conds) if conds else False
+def bind_audit_context():
+    """before_request: this request's audit events name the signed-in user and the remote address."""
+    set_audit_context(actor=lambda: current_user._get_current_object() if current_user.is_authenticated
+                      else None, address=request.remote_addr)
 
 
 def visible_projects(user):
     return select(Project).where(project_scope(user))
-
-
-def can_view_project(user, project) -> bool:
-    return (user.sees_all_projects
-            or (user.has_role("pm") and project.pm_id == user.id)
-            or (user.has_role("sales") and project.sales_id == user.id))
 
 
 def can_manage_master_data(user) -> bool:
@@ -73,7 +65,7 @@ def can_manage_master_data(user) -> bool:
 
 def can_run_rounds(user, project) -> bool:
     """Issue questionnaires / enter paper forms: the project's own PM (DESIGN §1)."""
-    return user.has_role("pm") and project.pm_id == user.id
+    return runs_project(user, project)
 
 
 def can_edit_milestones(user, project) -> bool:
@@ -99,13 +91,6 @@ def can_view_client(user, client) -> bool:
 def can_edit_contacts(user, client) -> bool:
     """Master-data managers, or a PM/sales who owns a project of this client."""
     return can_manage_master_data(user) or _owns_project_of(user, client)
-
-
-def visible_clients(user):
-    """SQL condition restricting clients to those ``user`` may see."""
-    if user.sees_all_projects:
-        return True
-    return Client.id.in_(select(Project.client_id).where(project_scope(user)))
 
 
 def get_client_or_404(client_id, *, contacts=False):

@@ -37,7 +37,7 @@ def create_user_command(username, roles, display_name, email, password):
 @click.command("demo")
 def demo_command():
     """Load demo data (idempotent): one user per role, clients, projects, rounds, responses."""
-    from .services.demo import load_demo_data
+    from .demo import load_demo_data
     password = os.environ.get("DEMO_PASSWORD", "portal-demo")
     summary = load_demo_data(password)
     db.session.commit()

@@ -33,6 +33,10 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # used in links sent to clients
+    #: host names accepted besides localhost, 127.0.0.1 and PUBLIC_BASE_URL's (comma-separated;
+    #: ".example.cn" admits its subdomains); any other Host header gets 400
+    TRUSTED_HOSTS_EXTRA = os.environ.get("TRUSTED_HOSTS", "")
+    TRUSTED_HOSTS = None  # computed from the above by create_app
     #: Secure cookies whenever the portal is published over https (set explicitly to override)
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", (PUBLIC_BASE_URL or "").startswith("https://"))
     SESSION_COOKIE_NAME = "portal_session"
@@ -48,11 +52,23 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    #: coarse flood guard on POST /login per address (Flask-Limiter); guessing is stopped below
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "300 per minute")
     SURVEY_RATE_LIMIT = os.environ.get("SURVEY_RATE_LIMIT", "30 per minute;200 per hour")
+    #: failed sign-ins, counted in the database (services/throttle.py): per account for browsers
+    #: it has not seen, then a lockout doubling per further failure; per address, much higher
+    LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10 per minute;50 per day")
+    LOGIN_LOCKOUT_MAX_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MAX_MINUTES", "60"))
+    LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "100 per 10 minutes")
+    #: how long a browser that signed in stays known to the account (exempt from its lockout)
+    LOGIN_DEVICE_DAYS = int(os.environ.get("LOGIN_DEVICE_DAYS", "365"))
+    SURVEY_LINK_FAILURES_PER_ADDRESS = os.environ.get("SURVEY_LINK_FAILURES_PER_ADDRESS",
+                                                      "20 per 10 minutes")
 
     BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")
+    #: where the company works: local dates, quarters and due dates (stored times are UTC)
+    PORTAL_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_TIMEZONE = PORTAL_TIMEZONE
     LANGUAGES = ("zh", "en")
 
     SMTP_HOST = os.environ.get("SMTP_HOST")
@@ -64,6 +80,9 @@ class Config:
     #: number of reverse proxies in front (load balancer): trust that many X-Forwarded-* hops
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
 
+    #: hard limit on laying out one PDF, and how many render processes each web process keeps
+    PDF_TIME_LIMIT = float(os.environ.get("PDF_TIME_LIMIT", "30"))
+    PDF_PROCESSES = int(os.environ.get("PDF_PROCESSES", "2"))
     SURVEY_SESSION_MINUTES = int(os.environ.get("SURVEY_SESSION_MINUTES", "120"))
     PAGE_SIZE = 20
 
@@ -75,3 +94,4 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = True
     SERVER_NAME = None
+    TRUSTED_HOSTS = ["localhost", "127.0.0.1", "portal.local", "survey.example.cn"]

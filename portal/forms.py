@@ -1,11 +1,17 @@
-"""Form helpers shared by the feature forms: GET filter forms, multi-checkbox fields,
-and turning a service's DomainError into an error beside the right field."""
+"""Form helpers shared by the feature forms: one base form that refuses NUL characters,
+GET filter forms, bounded integer parameters, multi-checkbox fields, and turning a
+service's DomainError into an error beside the right field."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SearchField, SelectMultipleField
+from wtforms import IntegerField, SearchField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
+
+#: the largest id or page number a request may name (PostgreSQL's integer); larger is "not found"
+MAX_INT = 2_147_483_647
+MAX_PAGE = 100_000
+NUL_MESSAGE = _l("This text contains a character that cannot be stored (NUL). Please remove it.")
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter a valid e-mail address."))
 
@@ -35,7 +41,33 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class DataForm(FlaskForm):
+def int_param(args, name, default=None, *, lo=1, hi=MAX_INT):
+    """An integer query parameter within [lo, hi], else ``default`` (a bad value is ignored)."""
+    try:
+        value = int(args.get(name, ""))
+    except (TypeError, ValueError):
+        return default
+    return value if lo <= value <= hi else default
+
+
+def page_param(args, name="page"):
+    """The page number a list is asked for: 1 unless the parameter is a sane page number."""
+    return int_param(args, name, 1, hi=MAX_PAGE)
+
+
+class PortalForm(FlaskForm):
+    """Base of every form: a text containing NUL (which PostgreSQL cannot store) is refused at its field."""
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self._fields.values():
+            if isinstance(field, StringField) and isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return valid
+
+
+class DataForm(PortalForm):
     """A form whose ``values()`` are the keyword arguments of the service it feeds."""
 
     def values(self):
@@ -50,7 +82,7 @@ class DataForm(FlaskForm):
             field.errors = [*field.errors, error.message]
 
 
-class FilterForm(FlaskForm):
+class FilterForm(PortalForm):
     """A list screen's search/filter form: bound to the query string, no CSRF (it only reads).
     Values that do not validate are ignored rather than failing the page."""
 
@@ -58,7 +90,7 @@ class FilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
-    page = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
 
     def filters(self):
         self.validate()

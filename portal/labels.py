@@ -20,6 +20,11 @@ AUDIT_LABELS = {
     "survey_draft_saved": _l("Client saved a questionnaire draft"),
     "survey_submitted": _l("Client submitted a questionnaire online"),
     "contact_opted_out": _l("Contact opted out of questionnaires"),
+    "login_refused": _l("Sign-in refused (too many failures)"),
+    "survey_link_invalid": _l("Unknown questionnaire link tried"),
+    "survey_language_chosen": _l("Client switched the questionnaire's language"),
+    "link_issued": _l("Questionnaire link issued"),
+    "message_copied": _l("Message copied and sent by the PM"),
 }
 CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Phone"),
                   "visit": _l("Visit"), "on_behalf": _l("Filled on behalf")}
@@ -36,11 +41,14 @@ DIMENSION_LABELS = {
     "overall": _l("Overall"),
 }
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
+#: a language's own words for "read this questionnaire in it", shown whatever the page's language
+LANGUAGE_SWITCH_LABELS = {"zh": "切换到中文版", "en": "Switch to English"}
 INVITATION_STATE_LABELS = {
     "not_sent": _l("Not sent"), "sent": _l("Sent"), "opened": _l("Opened"), "draft": _l("Draft saved"),
     "submitted": _l("Submitted"), "overdue": _l("Overdue"), "opted_out": _l("Opted out"),
 }
-OUTBOX_STATUS_LABELS = {"outbox": _l("In outbox (copy it)"), "sent": _l("Sent by e-mail"),
+OUTBOX_STATUS_LABELS = {"outbox": _l("Waiting in the outbox (copy it)"), "queued": _l("Waiting to be e-mailed"),
+                        "copied": _l("Copied and sent by the PM"), "sent": _l("Sent by e-mail"),
                         "failed": _l("Sending failed")}
 MESSAGE_KIND_LABELS = {"invitation": _l("Invitation"), "reminder": _l("Reminder")}
 
@@ -52,6 +60,7 @@ def template_globals():
         "channel_labels": CHANNEL_LABELS, "verification_labels": VERIFICATION_LABELS,
         "template_kind_labels": TEMPLATE_KIND_LABELS, "question_type_labels": QUESTION_TYPE_LABELS,
         "dimension_labels": DIMENSION_LABELS, "language_labels": LANGUAGE_LABELS,
+        "language_switch_labels": LANGUAGE_SWITCH_LABELS,
         "invitation_state_labels": INVITATION_STATE_LABELS, "outbox_status_labels": OUTBOX_STATUS_LABELS,
         "message_kind_labels": MESSAGE_KIND_LABELS,
     }

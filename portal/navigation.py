@@ -30,6 +30,7 @@ _SECTIONS: dict[str, HomeSection] = {}
 
 
 def nav_item(order, endpoint, label, roles=()):
+    """Register a top-bar link for ``roles`` (empty: every signed-in user), sorted by ``order``."""
     _NAV[endpoint] = NavItem(order, endpoint, label, frozenset(roles))
 
 

@@ -49,9 +49,10 @@ def milestone(project_, name="初验", **kw):
     return m
 
 
-def template_version(kind="pm_quarterly", language="zh", questions=None, name=None):
-    """A template with one version. ``questions``: list of dicts overriding the default set."""
-    from portal.models import Question, Template, TemplateVersion
+def template_version(kind="pm_quarterly", language="zh", questions=None, name=None, variant_of=None):
+    """A template with one version. ``questions``: list of dicts overriding the default set;
+    ``variant_of``: a version whose questionnaire this template joins as its language variant."""
+    from portal.models import Question, Questionnaire, Template, TemplateVersion
     from portal.services.scales import ensure_shipped_scales
     scales = ensure_shipped_scales()
     if questions is None:
@@ -62,7 +63,10 @@ def template_version(kind="pm_quarterly", language="zh", questions=None, name=No
             dict(code="technical", text="技术能力", type="scale", scale="points10", dimension="technical"),
             dict(code="opinion", text="意见和建议", type="text", required=False),
         ]
+    questionnaire = variant_of.template.questionnaire if variant_of is not None else Questionnaire(kind=kind)
     template = Template(kind=kind, language=language, name=name or f"{kind}-{next(_seq)}")
+    db.session.add(template)
+    template.questionnaire = questionnaire
     version = TemplateVersion(template=template, number=1, title=template.name)
     for i, q in enumerate(questions):
         q = dict(q)
@@ -78,7 +82,7 @@ def invitation(contact_=None, version=None, project_=None, due=None, expires_at=
     from datetime import datetime, time, timedelta
     from portal.models import Invitation, SurveyRound
     from portal.services.quarters import quarter_of
-    from portal.services.tokens import new_token
+    from portal.services.tokens import encrypt_token, new_token
     project_ = project_ or project()
     contact_ = contact_ or contact(project_.client)
     version = version or template_version()
@@ -86,7 +90,7 @@ def invitation(contact_=None, version=None, project_=None, due=None, expires_at=
     rnd = SurveyRound(project=project_, quarter=quarter_of(due), template_version=version,
                       due_date=due, created_by=project_.pm)
     token, token_hash = new_token()
-    inv = Invitation(round=rnd, contact=contact_, token_hash=token_hash,
+    inv = Invitation(round=rnd, contact=contact_, token_hash=token_hash, token_encrypted=encrypt_token(token),
                      expires_at=expires_at or datetime.combine(due + timedelta(days=1), time.min))
     db.session.add_all([rnd, inv])
     db.session.commit()

@@ -2,7 +2,8 @@
 from dataclasses import dataclass
 
 from portal.extensions import db
-from portal.services.rounds import current_quarter, open_round
+from portal.services.quarters import current_quarter
+from portal.services.rounds import open_round
 
 from . import factories
 

@@ -1,17 +1,19 @@
 """One module per aggregate; imported here so Alembic sees every table."""
 from .audit import AuditEvent
+from .base import LANGUAGES
 from .client import CONTACT_FUNCTIONS, Client, Contact
 from .project import PROJECT_STATUSES, Milestone, Project
-from .questionnaire import (DIMENSIONS, QUESTION_TYPES, TEMPLATE_KINDS, Question, Scale,
-                            ScaleOption, Template, TemplateVersion)
+from .questionnaire import (DIMENSIONS, QUESTION_TYPES, SCALE_STYLES, TEMPLATE_KINDS, Question,
+                            Questionnaire, Scale, ScaleOption, Template, TemplateVersion)
 from .response import CHANNELS, VERIFICATION_STATUSES, Answer, Attachment, Response
-from .survey_round import Invitation, OutboxMessage, SurveyRound
+from .survey_round import OUTBOX_KINDS, OUTBOX_STATUSES, Invitation, OutboxMessage, RoundVersion, SurveyRound
 from .user import ROLES, WIDE_ROLES, User, UserRole
 
 __all__ = [
     "AuditEvent", "CONTACT_FUNCTIONS", "Client", "Contact", "PROJECT_STATUSES", "Milestone",
-    "Project", "DIMENSIONS", "QUESTION_TYPES", "TEMPLATE_KINDS", "Question", "Scale",
+    "Project", "DIMENSIONS", "LANGUAGES", "QUESTION_TYPES", "SCALE_STYLES", "TEMPLATE_KINDS",
+    "OUTBOX_KINDS", "OUTBOX_STATUSES", "Question", "Questionnaire", "Scale",
     "ScaleOption", "Template", "TemplateVersion", "CHANNELS", "VERIFICATION_STATUSES",
-    "Answer", "Attachment", "Response", "Invitation", "OutboxMessage", "SurveyRound",
+    "Answer", "Attachment", "Response", "Invitation", "OutboxMessage", "RoundVersion", "SurveyRound",
     "ROLES", "WIDE_ROLES", "User", "UserRole",
 ]

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -10,6 +10,9 @@ from .base import utcnow
 class AuditEvent(db.Model):
     """Who did what to which record, when, from where. Append-only."""
     __tablename__ = "audit_events"
+    #: the throttles count recent failures per account and per address (services.throttle)
+    __table_args__ = (Index("ix_audit_events_action_username_at", "action", "username", "at"),
+                      Index("ix_audit_events_action_ip_at", "action", "ip", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

@@ -4,7 +4,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import utcnow
+from .base import LANGUAGES, one_of, utcnow
 
 CONTACT_FUNCTIONS = ("site_admin", "noc_operator", "ops_leader", "procurement",
                      "construction", "project_lead", "department_head")
@@ -27,6 +27,7 @@ class Client(db.Model):
 
 class Contact(db.Model):
     __tablename__ = "contacts"
+    __table_args__ = (one_of("function", CONTACT_FUNCTIONS), one_of("language", LANGUAGES))
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))

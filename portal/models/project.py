@@ -4,13 +4,14 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import utcnow
+from .base import one_of, utcnow
 
 PROJECT_STATUSES = ("active", "completed", "suspended")
 
 
 class Project(db.Model):
     __tablename__ = "projects"
+    __table_args__ = (one_of("status", PROJECT_STATUSES),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))

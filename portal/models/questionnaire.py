@@ -5,17 +5,20 @@ from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import utcnow
+from .base import LANGUAGES, one_of, utcnow
 
 TEMPLATE_KINDS = ("pm_quarterly", "sales_visit", "callback")
 QUESTION_TYPES = ("scale", "choice", "text", "yes_no")
 DIMENSIONS = ("attitude", "timeliness", "technical", "communication", "resolution",
               "documentation", "overall")
+SCALE_STYLES = ("labels", "numeric")
 
 
 class Scale(db.Model):
-    """Ordered options with raw values; lo/hi are the raw range used for normalization."""
+    """Ordered options with raw values and their 5-point values; lo/hi: the raw range
+    (a numeric scale's answers map linearly from it onto 1–5)."""
     __tablename__ = "scales"
+    __table_args__ = (one_of("style", SCALE_STYLES),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name_zh: Mapped[str] = mapped_column(String(120))
@@ -36,14 +39,35 @@ class ScaleOption(db.Model):
     scale_id: Mapped[int] = mapped_column(ForeignKey("scales.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]  # display order, 0 = first shown (best)
     value: Mapped[float] = mapped_column(Float)
+    #: the option's value on the 5-point scale (DESIGN §5): by label, fixed when the option is
+    #: created and never changed, since versions that were answered use it
+    points: Mapped[float] = mapped_column(Float)
     label_zh: Mapped[str] = mapped_column(String(60))
     label_en: Mapped[str] = mapped_column(String(60))
     scale: Mapped[Scale] = relationship(back_populates="options")
 
 
-class Template(db.Model):
-    __tablename__ = "templates"
+class Questionnaire(db.Model):
+    """One questionnaire in its language variants: a Template per language, whose versions
+    share question codes and dimensions, so a round sends each contact the form in their
+    own language and the answers are scored together by question code."""
+    __tablename__ = "questionnaires"
+    __table_args__ = (one_of("kind", TEMPLATE_KINDS),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    templates: Mapped[list["Template"]] = relationship(back_populates="questionnaire",
+                                                       order_by="Template.language.desc()")
+
+
+class Template(db.Model):
+    """A questionnaire in one language (a *language variant*), with its versions."""
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("kind", "language", "name"),
+                      UniqueConstraint("questionnaire_id", "language"),
+                      one_of("kind", TEMPLATE_KINDS), one_of("language", LANGUAGES))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(200))
@@ -51,6 +75,7 @@ class Template(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     versions: Mapped[list["TemplateVersion"]] = relationship(
         back_populates="template", order_by="TemplateVersion.number")
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="templates")
 
     @property
     def current_version(self):
@@ -86,7 +111,8 @@ class TemplateVersion(db.Model):
 
 class Question(db.Model):
     __tablename__ = "questions"
-    __table_args__ = (UniqueConstraint("version_id", "code"),)
+    __table_args__ = (UniqueConstraint("version_id", "code"), one_of("type", QUESTION_TYPES),
+                      one_of("dimension", DIMENSIONS))  # NULL: no dimension
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]

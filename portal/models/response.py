@@ -1,11 +1,11 @@
 """Filled forms, their answers and attached scans (DESIGN §2, §4.6)."""
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import utcnow
+from .base import one_of, utcnow
 
 CHANNELS = ("online", "paper", "phone", "visit", "on_behalf")
 VERIFICATION_STATUSES = ("pending", "authentic", "rejected")
@@ -13,6 +13,12 @@ VERIFICATION_STATUSES = ("pending", "authentic", "rejected")
 
 class Response(db.Model):
     __tablename__ = "responses"
+    __table_args__ = (
+        one_of("channel", CHANNELS), one_of("verification_status", VERIFICATION_STATUSES),
+        # the quarter's verified responses of a project: what every rollup reads
+        Index("ix_responses_quarter_verification_status_project_id",
+              "quarter", "verification_status", "project_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)

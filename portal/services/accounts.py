@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import ROLES, User
 from ..models.base import utcnow
-from . import DomainError
+from . import DomainError, throttle
 from .audit import record_event
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, new_session_token, verify_password
 
@@ -38,17 +38,34 @@ def create_user(username, password, roles, display_name=None, email=None, locale
     return user
 
 
-def authenticate(username, password):
-    """The active user with these credentials, or None. Audits failures."""
+def authenticate(username, password, *, address=None, device=None, now=None):
+    """The active user with these credentials, or None. Audits failures and refusals.
+
+    Raises throttle.TooManyFailures, before the password is checked, while the account
+    has too many recent failures for this browser (``device``: the throttle.Device its
+    cookie stands for, or None) or the ``address`` has (see services/throttle.py).
+    """
     user = find_user(username or "")
+    key = throttle.account_key(username, user)
+    throttle.serialize_sign_ins(key)
+    now = now or utcnow()  # taken after waiting for the attempts decided before this one
+    known = device.id if device is not None and device.knows(user) else None
+    decision = throttle.check_sign_in(key, address=address, device=known, now=now)
+    if not decision.allowed:
+        event = record_event("login_refused", username=key, address=address,
+                             detail={"reason": decision.reason, "until": decision.retry_at})
+        event.at = now
+        raise throttle.TooManyFailures(decision)
     if user is not None and user.active and verify_password(user.password_hash, password or ""):
-        user.last_login_at = utcnow()
-        record_event("login", user, user=user)
+        user.last_login_at = now
+        record_event("login", user, actor=user)
         return user
     if user is None:
         verify_password(None, password or "")  # same work either way
-    record_event("login_failed", user=None, username=(username or "")[:64],
-                 detail={"reason": "disabled" if user is not None and not user.active else "credentials"})
+    reason = "disabled" if user is not None and not user.active else "credentials"
+    event = record_event("login_failed", username=key, address=address,
+                         detail=throttle.failure_detail(reason, known))
+    event.at = now  # the throttle counts by this time
     return None
 
 

@@ -8,10 +8,19 @@ from typing import Mapping, Optional
 
 from flask_babel import lazy_gettext as _l
 
+from . import DomainError
 from .scoring import normalize, response_score
 
 NA = "na"
 TEXT_LIMIT = 4000
+
+
+class AnswersInvalid(DomainError):
+    """Some answers are missing or not acceptable; ``errors`` maps question code → message."""
+
+    def __init__(self, errors):
+        super().__init__(_l("Some answers are missing or not valid."))
+        self.errors = errors
 
 
 def field_name(question) -> str:
@@ -59,7 +68,8 @@ def parse_answers(version, data: Mapping[str, str], *, complete: bool) -> Parsed
     """
     parsed = ParsedAnswers()
     for question in version.questions:
-        raw = (data.get(field_name(question)) or "").strip()
+        # browsers send a line break as \r\n but count it (maxlength, the counter) as one character
+        raw = (data.get(field_name(question)) or "").replace("\r\n", "\n").strip()
         if raw:
             parsed.raw[question.code] = raw
         if not raw:
@@ -74,6 +84,8 @@ def parse_answers(version, data: Mapping[str, str], *, complete: bool) -> Parsed
 
 
 def _parse_one(question, raw):
+    if "\x00" in raw:  # PostgreSQL cannot store it; no honest answer contains it
+        raise ValueError(_l("This text contains a character that cannot be stored (NUL). Please remove it."))
     if raw == NA:
         if not question.allow_na:
             raise ValueError(_l("“Not applicable” is not allowed here."))
@@ -92,9 +104,12 @@ def _parse_one(question, raw):
     except ValueError:
         raise ValueError(_l("Please pick one of the options.")) from None
     if scale.style == "labels":
-        if value not in {o.value for o in scale.options}:
+        # by label: the chosen option's own 5-point value (DESIGN §5)
+        option = next((o for o in scale.options if o.value == value), None)
+        if option is None:
             raise ValueError(_l("Please pick one of the options."))
-    elif not (min(scale.lo, scale.hi) <= value <= max(scale.lo, scale.hi)):
+        return AnswerValue(question, raw_value=value, normalized=option.points)
+    if not (min(scale.lo, scale.hi) <= value <= max(scale.lo, scale.hi)):
         raise ValueError(_l("Enter a number from %(lo)g to %(hi)g.", lo=scale.lo, hi=scale.hi))
     return AnswerValue(question, raw_value=value, normalized=normalize(value, scale.lo, scale.hi))
 

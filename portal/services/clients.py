@@ -3,13 +3,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..authz import project_scope, visible_clients
 from ..extensions import db
 from ..models import CONTACT_FUNCTIONS, Client, Contact, Project
 from ..models.base import utcnow
 from . import DomainError
 from .audit import record_change, snapshot
 from .listing import contains_any, paginate
+from .scope import project_scope, visible_clients
 
 CLIENT_FIELDS = ("name", "key_account", "notes")
 CONTACT_FIELDS = ("name", "function", "phone", "email", "language", "opted_out", "opted_out_at")

@@ -1,24 +1,30 @@
 """Projects and milestones: create, update, list. Every change is audited."""
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
-from ..authz import project_scope
 from ..extensions import db
 from ..models import PROJECT_STATUSES, Client, Milestone, Project, User, UserRole
 from . import DomainError
 from .audit import record_change, snapshot
 from .listing import contains_any, paginate
+from .quarters import local_today
+from .scope import project_scope
 
 PROJECT_FIELDS = ("code", "name", "client_id", "pm_id", "sales_id", "status",
                   "start_date", "end_date", "description")
 MILESTONE_FIELDS = ("project_id", "name", "planned_date", "reached_date", "is_key")
 
+#: a project list shows its PM and sales owner by name, not their roles
+_PEOPLE = (joinedload(Project.pm).lazyload(User.role_rows),
+           joinedload(Project.sales).lazyload(User.role_rows))
+
 
 def search_projects(user, *, q=None, status=None, pm_id=None, client_id=None, page=1, per_page=20):
     """The projects ``user`` may see, searched by code, name or client name, and filtered."""
-    stmt = select(Project).join(Project.client).order_by(Project.code)
+    stmt = (select(Project).join(Project.client).order_by(Project.code)
+            .options(contains_eager(Project.client), *_PEOPLE))
     conditions = [
         project_scope(user), contains_any(q, Project.code, Project.name, Client.name),
         Project.status == status if status else None,
@@ -128,7 +134,7 @@ def save_milestone(project, milestone=None, *, name, planned_date=None, reached_
 def mark_milestone_reached(milestone, on=None):
     """Record that ``milestone`` was reached (today unless ``on`` is given)."""
     before = snapshot(milestone, MILESTONE_FIELDS)
-    milestone.reached_date = on or date.today()
+    milestone.reached_date = on or local_today()
     db.session.flush()
     record_change("update", milestone, before, snapshot(milestone, MILESTONE_FIELDS))
     return milestone

@@ -5,12 +5,12 @@ from datetime import date
 from typing import Optional
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
-from ..authz import project_scope
 from ..extensions import db
-from ..models import Invitation, Project, Response, SurveyRound
-from .quarters import publication_deadline, quarter_of
-from .rounds import local_today
+from ..models import Invitation, Project, Response, SurveyRound, User
+from .quarters import local_today, publication_deadline, quarter_of
+from .scope import project_scope
 
 LOW_SCORE = 3.0  # DESIGN §4.4: a normalized score at or below 3 needs a follow-up
 
@@ -48,10 +48,12 @@ def quarter_overview(user, now=None, limit=10) -> QuarterOverview:
     has_round = select(SurveyRound.id).where(SurveyRound.project_id == Project.id,
                                              SurveyRound.quarter == quarter).exists()
     missing = db.session.scalars(select(Project).where(
-        Project.status == "active", ~has_round, scope).order_by(Project.code)).all()
+        Project.status == "active", ~has_round, scope).order_by(Project.code)
+        .options(joinedload(Project.pm).lazyload(User.role_rows))).all()
     low = db.session.scalars(
         select(Response).join(Project, Project.id == Response.project_id)
         .where(Response.quarter == quarter, Response.score <= LOW_SCORE, scope)
+        .options(contains_eager(Response.project), joinedload(Response.contact), lazyload(Response.answers))
         .order_by(Response.score, Response.submitted_at.desc()).limit(limit)).all()
     deadline = publication_deadline(quarter)
     return QuarterOverview(quarter, deadline, (deadline - today).days, invited, submitted,

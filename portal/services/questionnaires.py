@@ -6,16 +6,18 @@ response always keeps the exact questions it answered. Only a template's current
 (latest) version is changed; older versions stay as they were.
 """
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import (DIMENSIONS, QUESTION_TYPES, TEMPLATE_KINDS, Question, Response, Scale,
-                      SurveyRound, Template, TemplateVersion)
+from ..models import (DIMENSIONS, QUESTION_TYPES, TEMPLATE_KINDS, Question, Questionnaire, Response,
+                      RoundVersion, Scale, SurveyRound, Template, TemplateVersion)
 from . import DomainError
 from .audit import record_change, record_event, snapshot
 from .scales import ensure_shipped_scales
@@ -90,7 +92,8 @@ def is_frozen(version) -> bool:
         return True
     return bool(db.session.scalar(select(or_(
         exists().where(Response.template_version_id == version.id),
-        exists().where(SurveyRound.template_version_id == version.id)))))
+        exists().where(SurveyRound.template_version_id == version.id),
+        exists().where(RoundVersion.template_version_id == version.id)))))
 
 
 def version_state(version) -> VersionState:
@@ -103,6 +106,13 @@ def version_state(version) -> VersionState:
     issued = dict(db.session.execute(
         select(SurveyRound.template_version_id, func.count(SurveyRound.id))
         .where(SurveyRound.template_version_id.in_(ids)).group_by(SurveyRound.template_version_id)).all())
+    for version_id, count in db.session.execute(  # sent as the language variant of another version
+            select(RoundVersion.template_version_id, func.count(RoundVersion.id))
+            .join(SurveyRound, SurveyRound.id == RoundVersion.round_id)
+            .where(RoundVersion.template_version_id.in_(ids),
+                   SurveyRound.template_version_id != RoundVersion.template_version_id)
+            .group_by(RoundVersion.template_version_id)).all():
+        issued[version_id] = issued.get(version_id, 0) + count
     history = [(v, bool(v.frozen_at or answered.get(v.id) or issued.get(v.id)), answered.get(v.id, 0))
                for v in versions]
     frozen = next(f for v, f, _ in history if v.id == version.id)
@@ -141,7 +151,8 @@ def template_overview(kind=None, language=None, archived=False):
     answered = dict(db.session.execute(
         select(Response.template_version_id, func.count(Response.id))
         .group_by(Response.template_version_id)).all())
-    issued = set(db.session.scalars(select(SurveyRound.template_version_id).distinct()))
+    issued = set(db.session.scalars(select(SurveyRound.template_version_id).distinct())) | set(
+        db.session.scalars(select(RoundVersion.template_version_id).distinct()))
     rows = []
     for template in templates:
         current = template.versions[-1] if template.versions else None
@@ -154,8 +165,36 @@ def template_overview(kind=None, language=None, archived=False):
 
 # --- templates and versions -------------------------------------------------------------------
 
-def create_template(kind, language, name, title, intro=None, *, user=None) -> Template:
-    """A new template with an empty version 1 (and the shipped scales its questions will use)."""
+NAME_TAKEN = _l("A template of this kind and language already has this name.")
+
+
+def _name_taken(kind, language, name, template_id=None) -> bool:
+    """Names are unique per kind and language, ignoring case."""
+    return bool(db.session.scalar(select(exists().where(
+        Template.kind == kind, Template.language == language,
+        func.lower(Template.name) == name.lower(), Template.id != template_id))))
+
+
+@contextmanager
+def _storing_name(kind, language, name, template_id=None):
+    """Write and flush in a savepoint: a same-named template stored meanwhile by another request
+    (the database's unique key refuses the second) is the same field error as the check's."""
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError:
+        if not _name_taken(kind, language, name, template_id):
+            raise
+        raise DomainError(NAME_TAKEN, field="name") from None
+
+
+def create_template(kind, language, name, title, intro=None, *, variant_of=None, user=None) -> Template:
+    """A new template with an empty version 1 (and the shipped scales its questions will use).
+
+    ``variant_of``: a template of the same kind in the other language; the new one becomes its
+    language variant (one questionnaire: the same question codes and dimensions, see
+    services.variants). Without it the template starts a questionnaire of its own."""
     name, title = (name or "").strip(), (title or "").strip()
     if kind not in TEMPLATE_KINDS:
         raise DomainError(_l("Pick a kind of questionnaire."), field="kind")
@@ -165,20 +204,31 @@ def create_template(kind, language, name, title, intro=None, *, user=None) -> Te
         raise DomainError(_l("This field is required."), field="name")
     if not title:
         raise DomainError(_l("This field is required."), field="title")
-    taken = db.session.scalar(select(exists().where(
-        Template.kind == kind, Template.language == language, func.lower(Template.name) == name.lower())))
-    if taken:
-        raise DomainError(_l("A template of this kind and language already has this name."), field="name")
+    if _name_taken(kind, language, name):
+        raise DomainError(NAME_TAKEN, field="name")
+    questionnaire = _questionnaire_for(kind, language, variant_of)
     ensure_shipped_scales()
     template = Template(kind=kind, language=language, name=name)
+    db.session.add(questionnaire)
     version = TemplateVersion(template=template, number=1, title=title,
                               intro=(intro or "").strip() or None,
                               created_by_id=user.id if user else None)
-    db.session.add_all([template, version])
-    db.session.flush()
+    with _storing_name(kind, language, name):
+        db.session.add_all([template, version])
+        template.questionnaire = questionnaire
     record_change("create", template, after={"kind": kind, "language": language, "name": name,
                                              "title": title, "version": 1})
     return template
+
+
+def _questionnaire_for(kind, language, variant_of):
+    if variant_of is None:
+        return Questionnaire(kind=kind)
+    if variant_of.kind != kind:
+        raise DomainError(_l("A language variant must be of the same kind."), field="variant_of")
+    if any(t.language == language for t in variant_of.questionnaire.templates):
+        raise DomainError(_l("This questionnaire already has a variant in this language."), field="variant_of")
+    return variant_of.questionnaire
 
 
 def rename_template(template, name):
@@ -187,14 +237,11 @@ def rename_template(template, name):
         raise DomainError(_l("This field is required."), field="name")
     if name == template.name:
         return template
-    taken = db.session.scalar(select(exists().where(
-        Template.kind == template.kind, Template.language == template.language,
-        func.lower(Template.name) == name.lower(), Template.id != template.id)))
-    if taken:
-        raise DomainError(_l("A template of this kind and language already has this name."), field="name")
+    if _name_taken(template.kind, template.language, name, template.id):
+        raise DomainError(NAME_TAKEN, field="name")
     before = snapshot(template, ("name",))
-    template.name = name
-    db.session.flush()
+    with _storing_name(template.kind, template.language, name, template.id):
+        template.name = name
     record_change("update", template, before, snapshot(template, ("name",)))
     return template
 

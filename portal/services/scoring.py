@@ -1,6 +1,8 @@
 """Scores (DESIGN §5): every quantitative answer on the 5-point scale, one method everywhere.
 
-norm = 1 + 4 × (raw − lo) / (hi − lo); "not applicable" is excluded, never 0.
+A labelled answer scores its option's 5-point value (by label: 满意 is satisfied, ≥ 4, on
+every scale); a numeric answer maps linearly, norm = 1 + 4 × (raw − lo) / (hi − lo).
+"Not applicable" is excluded, never 0.
 For a group of responses: s_r = mean of r's normalized answers to the questions
 in scope; score = mean of the s_r; satisfaction rate = share of s_r ≥ 4.
 Nothing is rounded here; rounding is for display only.
@@ -9,14 +11,17 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 TOP_TWO_BOX = 4.0
-METHOD_NOTE = ("Each answer is converted to the 5-point scale (norm = 1 + 4 × (raw − lo) / (hi − lo)); "
+METHOD_NOTE = ("Each answer is converted to the 5-point scale: a labelled answer by its label "
+               "(the value its option carries, so “satisfied” counts as satisfied on every "
+               "scale), a numeric one linearly (norm = 1 + 4 × (raw − lo) / (hi − lo)); "
                "“not applicable” is left out. Each response's score is the mean of its answers; "
                "the score is the mean over responses and the satisfaction rate is the share of "
                "responses scoring 4 or more.")
 
 
 def normalize(raw: float, lo: float, hi: float) -> float:
-    """Map a raw value on [lo, hi] linearly onto [1, 5]."""
+    """Map a raw value on [lo, hi] linearly onto [1, 5] (numeric scales; the default 5-point
+    value of a new option that is not mapped by label)."""
     if hi == lo:
         raise ValueError("a scale needs two distinct end points")
     if not min(lo, hi) <= raw <= max(lo, hi):

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Invitation
 from ..models.base import utcnow
-from . import DomainError
-from .answers import field_name, parse_answers
+from . import DomainError, throttle
+from .answers import AnswersInvalid, field_name, parse_answers
 from .audit import record_event
-from .responses import AlreadySubmitted, lock_invitation, submit_response
+from .responses import AlreadySubmitted, lock_row, submit_response
 from .tokens import hash_token
 
-__all__ = ["AlreadySubmitted", "AnswersInvalid", "LinkInvalid", "find_valid_invitation",
+__all__ = ["AlreadySubmitted", "AnswersInvalid", "LinkInvalid", "choose_language", "find_valid_invitation",
            "open_invitation", "session_until", "invitation_for_session", "save_draft",
            "submit_online", "opt_out"]
 
@@ -31,28 +31,34 @@ class LinkInvalid(DomainError):
     """Unknown, expired, opted out, round closed or session lapsed: the client only hears 'not valid'."""
 
 
-class AnswersInvalid(DomainError):
-    """Some answers are missing or not acceptable; ``errors`` maps question code → message."""
-
-    def __init__(self, errors):
-        super().__init__("the answers have errors")
-        self.errors = errors
-
-
 def _is_open(invitation, now):
-    return (invitation.used_at is None and invitation.response is None
+    return (not invitation.answered
             and invitation.expires_at > now
             and not invitation.contact.opted_out
             and invitation.round.closed_at is None)
 
 
-def find_valid_invitation(token, now=None):
-    """The invitation ``token`` opens, or None for any kind of invalid link."""
-    if not token or not TOKEN_SHAPE.fullmatch(token):
-        return None
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == hash_token(token)))
-    if invitation is None or not _is_open(invitation, now or utcnow()):
+def find_valid_invitation(token, now=None, *, address=None):
+    """The invitation ``token`` opens, or None for any kind of invalid link.
+
+    Given the ``address`` it comes from (a lookup from the web), a token we never issued is
+    audited as ``survey_link_invalid`` and counts against that address: over the threshold
+    this raises throttle.TooManyFailures even for a good link (services/throttle.py).
+    A real link that is used or expired is not a guess and is not counted.
+    """
+    now = now or utcnow()
+    if address is not None:
+        decision = throttle.check_survey_link(address, now=now)
+        if not decision.allowed:
+            raise throttle.TooManyFailures(decision)
+    invitation = None
+    if token and TOKEN_SHAPE.fullmatch(token):
+        invitation = db.session.scalar(
+            select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None and address is not None:
+        event = record_event(throttle.SURVEY_LINK_INVALID, address=address)
+        event.at = now  # the throttle counts by this time
+    if invitation is None or not _is_open(invitation, now):
         return None
     return invitation
 
@@ -83,7 +89,7 @@ def _still_answerable(invitation, now=None):
     """The invitation if it can still take its response; else AlreadySubmitted or LinkInvalid."""
     if invitation is None:
         raise LinkInvalid("no such invitation")
-    if invitation.used_at is not None or invitation.response is not None:
+    if invitation.answered:
         raise AlreadySubmitted("already submitted")
     if not _is_open(invitation, now or utcnow()):
         raise LinkInvalid("invitation no longer open")
@@ -96,7 +102,18 @@ def _who(contact):
 
 
 def _version(invitation):
-    return invitation.round.template_version
+    return invitation.version  # the variant in the language the contact reads
+
+
+def choose_language(invitation, language):
+    """The contact switches to another language variant of the round's questionnaire; a draft
+    carries over (the variants share question codes). Unknown languages are ignored."""
+    if language in invitation.round.languages and language != invitation.language:
+        record_event("survey_language_chosen", invitation, username=_who(invitation.contact),
+                     detail={"from": invitation.language, "to": language})
+        invitation.language = language
+        db.session.flush()
+    return invitation.version
 
 
 def save_draft(invitation, data, now=None) -> datetime:
@@ -121,19 +138,16 @@ def submit_online(invitation_id, data, *, client_ip=None, user_agent=None, now=N
     The invitation row is locked before anything is checked, so of several
     concurrent submits exactly one succeeds and the others raise AlreadySubmitted.
     """
-    invitation = _still_answerable(lock_invitation(invitation_id), now)
+    invitation = _still_answerable(lock_row(Invitation, invitation_id), now)
     version = _version(invitation)
     parsed = parse_answers(version, data, complete=True)
     if not parsed.ok:
         raise AnswersInvalid(parsed.errors)
-    response = submit_response(
-        version, parsed, channel="online", project=invitation.round.project,
-        invitation=invitation, started_at=invitation.opened_at, client_ip=client_ip,
-        user_agent=user_agent, submitted_at=now)
-    record_event("survey_submitted", response, username=_who(invitation.contact),
-                 detail={"invitation": invitation.id, "channel": "online"})
-    db.session.flush()
-    return response
+    return submit_response(
+        version, parsed, channel="online", project=invitation.round.project, origin=invitation,
+        contact=invitation.contact, started_at=invitation.opened_at, client_ip=client_ip,
+        user_agent=user_agent, submitted_at=now, audit_action="survey_submitted",
+        audit_username=_who(invitation.contact))
 
 
 def opt_out(invitation, now=None):

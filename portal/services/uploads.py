@@ -95,7 +95,7 @@ def store_scan(response, scan: ScanUpload, by_user) -> Attachment:
                             uploaded_by_id=by_user.id if by_user else None)
     db.session.add(attachment)
     db.session.flush()
-    record_event("create", attachment, user=by_user, detail={
+    record_event("create", attachment, actor=by_user, detail={
         "response": response.id, "name": attachment.original_name, "type": attachment.content_type,
         "size": attachment.size, "sha256": attachment.sha256})
     return attachment

@@ -27,14 +27,14 @@ def test_pm_prints_a_contacts_form_from_the_round_page(client, auth, make, db):
     printed = client.post_form(action, {"next": page}, token_from=page)
     assert _is_pdf(printed)
     db.session.refresh(inv)
-    assert inv.token_hash != old_hash  # printing issued a new link: the old one is dead
+    assert inv.token_hash == old_hash  # printing carries the contact's one link: nothing dies
 
 
 def test_response_page_links_its_archive_copy(client, auth, make, db):
     inv, _ = make.invitation()
     version = inv.round.template_version
     parsed = parse_answers(version, {"q_attitude": "5", "q_timeliness": "4", "q_technical": "9"}, complete=True)
-    response = submit_response(version, parsed, channel="online", project=inv.round.project, invitation=inv)
+    response = submit_response(version, parsed, channel="online", project=inv.round.project, origin=inv)
     db.session.commit()
     auth.login(inv.round.project.pm.username)
     html = client.get(f"/responses/{response.id}").get_data(as_text=True)

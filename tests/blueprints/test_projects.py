@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from portal.models import AuditEvent, Milestone, Project
+from portal.services.quarters import local_today
 
 HX = {"HX-Request": "true"}
 
@@ -202,7 +203,7 @@ def test_milestone_edit_and_mark_reached(client, auth, make, db, two_pms):
                                 token_from="/")
     assert response.status_code == 200
     db.session.refresh(milestone)
-    assert (milestone.name, milestone.reached_date) == ("初步验收", date.today())
+    assert (milestone.name, milestone.reached_date) == ("初步验收", local_today())
     assert "Mark reached today" not in response.get_data(as_text=True)
 
 

@@ -8,7 +8,7 @@ from portal.models import Question, Response, Template, TemplateVersion
 from portal.services import questionnaires as svc
 from portal.services.answers import parse_answers
 from portal.services.responses import submit_response
-from portal.services.seed_templates import ensure_default_templates
+from portal.seed.templates import ensure_default_templates
 
 HX = {"HX-Request": "true"}
 READERS = ("pmo", "pm", "sales", "exec")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.models import Attachment, AuditEvent, OutboxMessage, Response, SurveyRound
 from portal.services import rounds, survey
+from portal.services.quarters import current_quarter
 
 from ..rounds_world import ANSWERS, build_world
 
@@ -39,7 +40,7 @@ def test_open_round_form_shows_opted_out_contacts_disabled(client, auth, world):
     page = client.get(f"/projects/{world.project.id}/rounds/new")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert rounds.current_quarter() in html and world.version.title in html
+    assert current_quarter() in html and world.version.title in html
     opted = re.search(rf'<input[^>]*value="{world.opted_out.id}"[^>]*>', html).group(0)
     assert "disabled" in opted and "Opted out" in html
     assert "外人" not in html  # another client's contact is not offered
@@ -122,43 +123,56 @@ def test_status_shows_submitted_and_response_rate(client, auth, world, rnd, db):
     assert "33.3%" in body and "Submitted" in body and "Paper" in body
 
 
-def test_send_invitations_then_copy_from_the_outbox(client, auth, world, rnd, db):
+def test_send_invitations_then_copy_from_the_outbox_and_mark_sent(client, auth, world, rnd, db):
     auth.login("pm_a")
     response = _post(client, f"/rounds/{rnd.id}/invitations/send")
     assert response.status_code == 303
-    assert [i.sent_count for i in rnd.invitations] == [1, 1, 1]
+    assert [i.sent_count for i in rnd.invitations] == [0, 0, 0]  # waiting in the outbox is not sent
+    status = client.get(f"/rounds/{rnd.id}", headers=HX).get_data(as_text=True)
+    assert re.search(r'<span class="stat">0</span> sent', status)
     outbox = client.get(f"/rounds/outbox?round={rnd.id}").get_data(as_text=True)
-    assert "王建国" in outbox and "In outbox" in outbox and "Copy with link" in outbox
+    assert "王建国" in outbox and "Waiting in the outbox" in outbox and "Copy with link" in outbox
     message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
-    copied = _post(client, f"/outbox/{message.id}/copy", htmx=True)
-    body = copied.get_data(as_text=True)
-    assert copied.status_code == 200 and "<html" not in body and f'id="copy-{message.id}"' in body
+    copies = [_post(client, f"/outbox/{message.id}/copy", htmx=True) for _ in range(2)]
+    body = copies[0].get_data(as_text=True)
+    assert copies[0].status_code == 200 and "<html" not in body and f'id="copy-{message.id}"' in body
     token = LINK_RE.search(body).group(1)
+    assert LINK_RE.search(copies[1].get_data(as_text=True)).group(1) == token  # the same link again
     assert survey.find_valid_invitation(token).id == message.invitation_id
+    marked = _post(client, f"/outbox/{message.id}/sent", htmx=True)
+    assert marked.status_code == 200 and "Copied and sent by the PM" in marked.get_data(as_text=True)
+    db.session.expire_all()
+    assert message.status == "copied" and message.invitation.sent_count == 1
+    status = client.get(f"/rounds/{rnd.id}", headers=HX).get_data(as_text=True)
+    assert re.search(r'<span class="stat">1</span> sent', status)
     auth.logout()
     auth.login("pm_b")
     assert "王建国" not in client.get("/rounds/outbox").get_data(as_text=True)
     assert _post(client, f"/outbox/{message.id}/copy").status_code == 403
+    assert _post(client, f"/outbox/{message.id}/sent").status_code == 403
 
 
-def test_show_link_rotates_the_token(client, auth, world, rnd, db):
+def test_show_link_gives_the_same_link_until_a_new_one_is_issued(client, auth, world, rnd, db):
     auth.login("pm_a")
     invitation = rnd.invitations[0]
     first = _post(client, f"/invitations/{invitation.id}/link", htmx=True)
     body = first.get_data(as_text=True)
     assert first.status_code == 200 and 'id="link-box"' in body and "<html" not in body
-    assert "links shown before stop working" in body
     token1 = LINK_RE.search(body).group(1)
     second = _post(client, f"/invitations/{invitation.id}/link")  # plain form: full page
     assert "<html" in second.get_data(as_text=True)
-    token2 = LINK_RE.search(second.get_data(as_text=True)).group(1)
-    assert token1 != token2
+    assert LINK_RE.search(second.get_data(as_text=True)).group(1) == token1
+    assert second.headers["Cache-Control"] == "no-store"
+    rotated = _post(client, f"/invitations/{invitation.id}/link/new", htmx=True)
+    assert "the old one no longer works" in rotated.get_data(as_text=True)
+    token2 = LINK_RE.search(rotated.get_data(as_text=True)).group(1)
+    assert token2 != token1
     assert survey.find_valid_invitation(token1) is None
     assert survey.find_valid_invitation(token2).id == invitation.id
-    assert second.headers["Cache-Control"] == "no-store"
     auth.logout()
     auth.login("pm_b")
     assert _post(client, f"/invitations/{invitation.id}/link").status_code == 403
+    assert _post(client, f"/invitations/{invitation.id}/link/new").status_code == 403
 
 
 def test_send_reminders_button_reminds_non_submitters(client, auth, world, rnd, db):
@@ -169,7 +183,7 @@ def test_send_reminders_button_reminds_non_submitters(client, auth, world, rnd, 
     db.session.commit()
     auth.login("pm_a")
     assert _post(client, f"/rounds/{rnd.id}/reminders/send").status_code == 303
-    assert [i.reminded_count for i in rnd.invitations] == [0, 1, 1]
+    assert [[m.kind for m in i.messages] for i in rnd.invitations] == [[], ["reminder"], ["reminder"]]
 
 
 def test_closing_a_round(client, auth, world, rnd):

@@ -68,7 +68,7 @@ def _used(make):
     inv, token = make.invitation()
     version = inv.round.template_version
     parsed = parse_answers(version, ANSWERS, complete=True)
-    submit_response(version, parsed, channel="online", project=inv.round.project, invitation=inv)
+    submit_response(version, parsed, channel="online", project=inv.round.project, origin=inv)
     _db.session.commit()
     return token
 

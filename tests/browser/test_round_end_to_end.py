@@ -22,7 +22,6 @@ def test_pm_round_to_phone_submission(browser, page, login, make, db):
     page.wait_for_url(re.compile(r"/rounds/\d+$"))
     status_url = page.url
 
-    page.once("dialog", lambda d: d.accept())  # "showing the link issues a new one"
     page.click(f"#round-status button:has-text('{_t(page, 'Show link to copy', '显示链接')}')")
     link = page.locator("#link-box input.copy-field").input_value()
     assert re.search(r"/s/[A-Za-z0-9_-]{43,}$", link)
@@ -55,7 +54,7 @@ def test_pm_round_to_phone_submission(browser, page, login, make, db):
     assert db.session.query(Response).filter_by(project_id=project.id).count() == 1
     db.session.commit()
     page.goto(status_url)
-    row = page.locator(f"#round-status tr:has-text('王工')")
+    row = page.locator("#round-status tr:has-text('王工')")
     assert row.locator("a[href*='/responses/']").count() == 1
     assert "100" in page.locator("#round-status .stats").inner_text()  # response rate 100 %
 

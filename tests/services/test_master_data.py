@@ -7,6 +7,7 @@ import pytest
 
 from portal.models import AuditEvent, Client, Contact
 from portal.services import DomainError
+from portal.services.quarters import local_today
 from portal.services import clients as client_svc
 from portal.services import projects as project_svc
 from portal.services import users_admin
@@ -192,7 +193,7 @@ def test_milestones_are_saved_marked_and_audited(make, db):
     assert _events(db, "create", milestone)[0]["project_id"] == project.id
     assert _events(db, "update", milestone) == [{"reached_date": [None, "2026-03-03"]}]
     final = project_svc.mark_milestone_reached(project_svc.save_milestone(project, name="终验"))
-    assert final.reached_date == date.today()
+    assert final.reached_date == local_today()  # the company's date, not the server's
 
 
 def test_milestone_of_another_project_is_refused(make, db):

@@ -14,10 +14,11 @@ from jinja2 import ChoiceLoader, DictLoader
 from portal.labels import CHANNEL_LABELS
 from portal.models import Attachment
 from portal.services.answers import parse_answers
-from portal.services.pdf import (PDF_ORIGIN, ResourceRefused, SafeFetcher, css_string,
-                                 page_counter_css, render_pdf, safe_fetcher)
-from portal.services.pdf_documents import (blank_form_context, filled_response_context, qr_matrix,
-                                           qr_svg, render_blank_form, render_filled_response)
+from portal.services.pdf.render import (PDF_ORIGIN, ResourceRefused, SafeFetcher, css_string,
+                                        page_counter_css, render_pdf, safe_fetcher)
+from portal.services.pdf.blank_form import blank_form_context, render_blank_form
+from portal.services.pdf.filled_response import filled_response_context, render_filled_response
+from portal.services.pdf.qr import qr_matrix, qr_svg
 from portal.services.responses import submit_response
 
 from .. import pdftools
@@ -205,7 +206,7 @@ def test_archive_copy_pdf_shows_on_behalf_verification_and_scans(make, db, reque
 
 
 def test_archive_copy_is_chinese_whatever_the_reader_uses(make, db, app, monkeypatch):
-    from portal.services import pdf
+    from portal.services.pdf import render as pdf
     response = make_response(make, db)
     pages = []
     original = pdf.render_template
@@ -257,7 +258,7 @@ def test_fetcher_serves_files_inside_the_static_folder(static_dir):
 ])
 def test_fetcher_refuses_everything_else(static_dir, url, caplog):
     fetcher = SafeFetcher(static_dir)
-    with caplog.at_level(logging.WARNING, logger="portal.services.pdf"):
+    with caplog.at_level(logging.WARNING, logger="portal.services.pdf.render"):
         with pytest.raises(ResourceRefused):
             fetcher.fetch(url)
     assert fetcher.refused == [url]
@@ -313,7 +314,7 @@ def test_pdf_fetches_nothing_from_the_network_or_outside_static(app, http_server
                                          original])
     fetcher = safe_fetcher(app)
     try:
-        with caplog.at_level(logging.WARNING, logger="portal.services.pdf"):
+        with caplog.at_level(logging.WARNING, logger="portal.services.pdf.render"):
             data = render_pdf("pdf/_hostile.html", fetcher=fetcher)
     finally:
         app.jinja_env.loader = original
@@ -342,19 +343,3 @@ def test_css_string_cannot_break_out_of_the_style_element():
     value = str(css_string('a"b</style><script>x'))
     assert value.startswith('"') and value.endswith('"')
     assert "</style" not in value and '"' not in value[1:-1] and "<" not in value
-
-
-def test_every_render_uses_the_one_font_configuration(make, request_ctx, monkeypatch):
-    from portal.services import pdf
-    used = []
-    original = pdf.HTML.write_pdf
-
-    def spy(self, *args, **kwargs):
-        used.append(kwargs.get("font_config"))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(pdf.HTML, "write_pdf", spy)
-    version = make.template_version()
-    render_blank_form(version)
-    render_blank_form(version)
-    assert len(used) == 2 and all(fc is pdf.FONT_CONFIG for fc in used)

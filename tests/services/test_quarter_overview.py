@@ -16,7 +16,7 @@ def test_overview_counts_rate_missing_projects_and_low_scores(make, db):
     make.project(code="DONE", status="completed")
     version = answered.round.template_version
     parsed = parse_answers(version, {"q_attitude": "2", "q_timeliness": "3", "q_technical": "3"}, complete=True)
-    submit_response(version, parsed, channel="online", project=answered.round.project, invitation=answered)
+    submit_response(version, parsed, channel="online", project=answered.round.project, origin=answered)
     db.session.commit()
 
     overview = quarter_overview(quality, now=NOW)

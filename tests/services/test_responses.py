@@ -38,3 +38,14 @@ def test_value_outside_the_scale_is_rejected(make):
     version = make.template_version()
     parsed = parse_answers(version, {"q_attitude": "7"}, complete=False)
     assert "attitude" in parsed.errors
+
+
+def test_a_line_break_counts_as_one_character_as_the_browser_counts_it(make):
+    from portal.services.answers import TEXT_LIMIT
+    version = make.template_version()
+    text = ("一" * 9 + "\r\n") * (TEXT_LIMIT // 10)  # what a browser sends: exactly the limit it counted
+    assert len(text.replace("\r\n", "\n")) == TEXT_LIMIT
+    parsed = parse_answers(version, {"q_attitude": "5", "q_timeliness": "4", "q_technical": "8",
+                                     "q_opinion": text}, complete=True)
+    assert parsed.ok, parsed.errors
+    assert "\r" not in parsed.values["opinion"].text_value

@@ -1,5 +1,5 @@
-"""services.rounds: opening a round, links issued only as hashes, following a round,
-paper forms (DESIGN §4.1)."""
+"""services.rounds and services.round_status: opening a round, following it, paper forms
+(DESIGN §4.1)."""
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from portal.models import AuditEvent, Response, SurveyRound
 from portal.models.base import utcnow
-from portal.services import DomainError, rounds, survey
+from portal.services import DomainError, invitations, round_status, rounds, survey
 from portal.services.answers import parse_answers
-from portal.services.responses import AlreadySubmitted, submit_response
-from portal.services.tokens import hash_token
+from portal.services.quarters import end_of_local_day
+from portal.services.responses import AlreadySubmitted, answer_rows, submit_response
 
-from ..rounds_world import ANSWERS, build_world, text_values_in_database
+from ..rounds_world import ANSWERS, build_world
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def _message(error):
 def _submit(invitation, data=ANSWERS, channel="online"):
     version = invitation.round.template_version
     return submit_response(version, parse_answers(version, data, complete=True), channel=channel,
-                           project=invitation.round.project, invitation=invitation)
+                           project=invitation.round.project, origin=invitation)
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -123,55 +123,6 @@ def test_add_contacts_refuses_those_already_invited(world, db):
     assert added[0].expires_at == rnd.invitations[0].expires_at
 
 
-# --- links -----------------------------------------------------------------------------------
-
-def test_reissue_rotates_the_hash_and_the_old_link_stops_working(world, db):
-    rnd = world.open()
-    invitation = rnd.invitations[0]
-    first = rounds.reissue_link(invitation, by_user=world.pm)
-    db.session.commit()
-    assert invitation.token_hash == hash_token(first)
-    assert survey.find_valid_invitation(first) is invitation
-    second = rounds.reissue_link(invitation, by_user=world.pm)
-    db.session.commit()
-    assert second != first and invitation.token_hash == hash_token(second)
-    assert survey.find_valid_invitation(first) is None
-    assert survey.find_valid_invitation(second) is invitation
-    assert invitation.link_issued_at is not None
-    issued = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "link_issued")).all()
-    assert len(issued) == 2 and issued[0].user_id == world.pm.id
-
-
-def test_no_link_for_an_answered_invitation_or_by_another_pm(world, db):
-    rnd = world.open()
-    _submit(rnd.invitations[0])
-    db.session.commit()
-    with pytest.raises(DomainError):
-        rounds.reissue_link(rnd.invitations[0], by_user=world.pm)
-    with pytest.raises(DomainError):
-        rounds.reissue_link(rnd.invitations[1], by_user=world.other_pm)
-
-
-def test_raw_tokens_are_nowhere_in_the_database(world, db):
-    rnd = world.open()
-    tokens = [rounds.reissue_link(i, by_user=world.pm) for i in rnd.invitations]
-    tokens.append(rounds.reissue_link(rnd.invitations[0], by_user=world.pm))
-    db.session.commit()
-    stored = text_values_in_database()
-    assert stored  # the scan sees the data
-    assert not [t for t in tokens if any(t in value for value in stored)]
-
-
-def test_survey_link_uses_public_base_url(app, world):
-    app.config["PUBLIC_BASE_URL"] = "https://survey.example.cn/"
-    try:
-        assert rounds.survey_link("abc") == "https://survey.example.cn/s/abc"
-    finally:
-        app.config["PUBLIC_BASE_URL"] = None
-    with app.test_request_context(base_url="http://portal.local"):
-        assert rounds.survey_link("abc") == "http://portal.local/s/abc"
-
-
 # --- following -------------------------------------------------------------------------------
 
 def test_round_status_shows_each_contacts_state_and_the_response_rate(world, db):
@@ -182,7 +133,7 @@ def test_round_status_shows_each_contacts_state_and_the_response_rate(world, db)
     c.opened_at, c.draft, c.draft_saved_at = utcnow(), {"q_attitude": "4"}, utcnow()
     _submit(a, channel="online")
     db.session.commit()
-    status = rounds.round_status(rnd)
+    status = round_status.round_status(rnd)
     assert [r.state for r in status.rows] == ["submitted", "opened", "draft"]
     assert (status.invited, status.sent, status.opened, status.submitted, status.drafts) == (3, 3, 3, 1, 1)
     assert status.response_rate == pytest.approx(1 / 3)
@@ -195,13 +146,13 @@ def test_unanswered_invitations_are_overdue_after_the_due_day(world, db):
     _submit(rnd.invitations[0])
     db.session.commit()
     after = rnd.invitations[0].expires_at + timedelta(seconds=1)
-    status = rounds.round_status(rnd, now=after)
+    status = round_status.round_status(rnd, now=after)
     assert [r.state for r in status.rows] == ["submitted", "overdue", "overdue"]
     assert status.overdue == 2
-    [summary] = rounds.round_summaries([rnd], now=after)
+    [summary] = round_status.round_summaries([rnd], now=after)
     assert (summary.invited, summary.submitted, summary.overdue) == (3, 1, 2)
     assert summary.response_rate == pytest.approx(1 / 3)
-    [before] = rounds.round_summaries([rnd])
+    [before] = round_status.round_summaries([rnd])
     assert before.overdue == 0
 
 
@@ -209,27 +160,27 @@ def test_opted_out_after_invitation_shows_as_opted_out(world, db):
     rnd = world.open()
     rnd.invitations[1].contact.opted_out = True
     db.session.commit()
-    assert rounds.round_status(rnd).rows[1].state == "opted_out"
+    assert round_status.round_status(rnd).rows[1].state == "opted_out"
 
 
 def test_closing_a_round_kills_its_links(world, db):
     rnd = world.open()
-    token = rounds.reissue_link(rnd.invitations[0], by_user=world.pm)
+    token = invitations.current_token(rnd.invitations[0])
     rounds.close_round(rnd, world.pm)
     db.session.commit()
     assert survey.find_valid_invitation(token) is None
     with pytest.raises(DomainError):
-        rounds.reissue_link(rnd.invitations[0], by_user=world.pm)
+        invitations.current_link(rnd.invitations[0])
 
 
 def test_pm_overview_lists_projects_lacking_this_quarters_round(world, make, db):
     second = make.project(pm=world.pm, client_=world.client, code="PRJ-002")
     make.project(pm=world.pm, client_=world.client, code="PRJ-003", status="suspended")
     rnd = world.open()
-    overview = rounds.pm_overview(world.pm)
+    overview = round_status.pm_overview(world.pm)
     assert [p.code for p in overview["missing"]] == [second.code]
     assert [s.round_id for s in overview["open_rounds"]] == [rnd.id]
-    assert rounds.pm_overview(world.other_pm)["open_rounds"] == []
+    assert round_status.pm_overview(world.other_pm)["open_rounds"] == []
 
 
 # --- paper forms -----------------------------------------------------------------------------
@@ -273,7 +224,7 @@ def test_answer_rows_show_labels_and_normalized_scores(world, db):
     response = rounds.enter_paper_response(rnd.invitations[0], {**ANSWERS, "q_timeliness": "na",
                                                                 "q_opinion": "夜间响应慢"}, world.pm)
     db.session.commit()
-    rows = rounds.answer_rows(response)
+    rows = answer_rows(response)
     assert [r.code for r in rows] == ["attitude", "timeliness", "technical", "opinion"]
     assert rows[0].normalized == 5 and rows[0].answer.endswith("(5)")
     assert rows[1].is_na and rows[1].normalized is None
@@ -281,5 +232,5 @@ def test_answer_rows_show_labels_and_normalized_scores(world, db):
     assert rows[3].answer == "夜间响应慢"
 
 
-def test_expiry_is_end_of_day_local_time():
-    assert rounds.expiry_for(date(2026, 6, 30)) == datetime(2026, 6, 30, 15, 59, 59)
+def test_expiry_is_end_of_day_local_time(app):
+    assert end_of_local_day(date(2026, 6, 30)) == datetime(2026, 6, 30, 15, 59, 59)

@@ -5,24 +5,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.models import Question, Scale, ScaleOption
+from portal.models import Question
 from portal.services.answers import NA, parse_answers
-from portal.services.scales import SHIPPED_SCALES
+from portal.services.scales import SHIPPED_SCALES, build_scale
 from portal.services.scoring import (TOP_TWO_BOX, fmt_rate, fmt_score, mean_or_none, normalize,
                                      response_score, satisfaction_total, summarize)
 
-SCALES = {code: (lo, hi, [v for v, _, _ in options]) for code, _, _, _, lo, hi, options in SHIPPED_SCALES}
+SCALES = {code: (lo, hi, [v for v, *_ in options]) for code, _, _, _, lo, hi, options in SHIPPED_SCALES}
+POINTS = {code: [p for *_, p in options] for code, *_, options in SHIPPED_SCALES}
 FIVE_LABEL = [code for code, (_, _, values) in SCALES.items() if len(values) == 5]
 finite = dict(allow_nan=False, allow_infinity=False)
 scores = st.floats(min_value=1, max_value=5, **finite)
-
-
-def _scale(code):
-    """A shipped scale as an unsaved model object (no database needed)."""
-    _, zh, en, style, lo, hi, options = next(s for s in SHIPPED_SCALES if s[0] == code)
-    return Scale(code=code, name_zh=zh, name_en=en, style=style, lo=lo, hi=hi,
-                 options=[ScaleOption(position=i, value=v, label_zh=z, label_en=e)
-                          for i, (v, z, e) in enumerate(options)])
 
 
 def _version(*questions):
@@ -31,7 +24,7 @@ def _version(*questions):
 
 def _question(code, scale_code, allow_na=False, required=True):
     qtype = "yes_no" if scale_code == "yes_no" else "scale"
-    return Question(code=code, text=code, type=qtype, scale=_scale(scale_code), allow_na=allow_na,
+    return Question(code=code, text=code, type=qtype, scale=build_scale(scale_code), allow_na=allow_na,
                     required=required, position=0)
 
 
@@ -46,17 +39,23 @@ def test_every_shipped_scale_maps_its_ends_to_1_and_5(code):
 
 @pytest.mark.parametrize("code", [c for c in sorted(SCALES) if SCALES[c][2]])
 def test_labelled_options_map_inside_1_to_5_best_first(code):
-    lo, hi, values = SCALES[code]
-    mapped = [normalize(v, lo, hi) for v in values]
+    mapped = POINTS[code]
     assert mapped == sorted(mapped, reverse=True)  # options are listed best first
-    assert mapped[0] == 5 and mapped[-1] == 1
+    assert mapped[0] == 5
     assert all(1 <= m <= 5 for m in mapped)
 
 
 @pytest.mark.parametrize("code", FIVE_LABEL)
 def test_five_label_scales_keep_their_raw_values(code):
     lo, hi, values = SCALES[code]
-    assert [normalize(v, lo, hi) for v in values] == [5, 4, 3, 2, 1]
+    assert POINTS[code] == [normalize(v, lo, hi) for v in values] == [5, 4, 3, 2, 1]
+
+
+def test_labelled_answers_score_their_options_value_not_the_linear_map():
+    """The 4-label set: 满意 (raw 3 of 1–4) is 4, where linear would give 3.67."""
+    parsed = parse_answers(_version(_question("a", "sat4")), {"q_a": "3"}, complete=True)
+    assert parsed.values["a"].normalized == 4 and parsed.score == 4
+    assert normalize(3, 1, 4) == pytest.approx(11 / 3)
 
 
 def test_known_values_of_other_scales():
@@ -129,7 +128,8 @@ def test_only_na_answers_give_no_score_not_zero():
     assert summarize([None, None]).score is None
 
 
-@given(answers=st.lists(st.tuples(st.sampled_from(["sat5_a", "sat5_b", "points10", "three3", "yes_no"]),
+@given(answers=st.lists(st.tuples(st.sampled_from(["sat5_a", "sat5_b", "sat4", "points10", "three3",
+                                                    "yes_no"]),
                                   st.integers(min_value=0, max_value=9)),
                         min_size=1, max_size=8),
        na_count=st.integers(min_value=1, max_value=4))
@@ -177,8 +177,7 @@ def test_satisfaction_total_weighs_options_5_to_1():
 def test_total_equals_the_sum_of_normalized_answers_and_score_is_total_over_n(counts, code):
     """For a five-label question: 5×n1 + 4×n2 + … is the sum of the answers on the 5-point scale,
     and the satisfaction score is that total divided by the number of answers."""
-    lo, hi, values = SCALES[code]
-    answers = [normalize(v, lo, hi) for v, n in zip(values, counts) for _ in range(n)]
+    answers = [p for p, n in zip(POINTS[code], counts) for _ in range(n)]
     total = satisfaction_total(counts)
     assert sum(answers) == pytest.approx(total)
     summary = summarize(answers)  # one question: each response contributes its one answer

@@ -1,28 +1,27 @@
 """The foundation's home sections; later features register their own."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
-from ...authz import project_scope
 from ...extensions import db
 from ...models import AuditEvent, Client, Project, Response, User
 from ...navigation import home_section
+from ...services.sales_inquiries import sales_overview
+from ...services.scope import project_scope
 
 
 @home_section(10, "main/_section_my_projects.html", roles=("pm",))
 def my_pm_projects(user):
     projects = db.session.scalars(
         select(Project).where(Project.pm_id == user.id, Project.status == "active")
-        .order_by(Project.code)).all()
+        .options(joinedload(Project.client)).order_by(Project.code)).all()
     return {"title": _l("My active projects"), "projects": projects}
 
 
 @home_section(20, "main/_section_sales_due.html", roles=("sales",))
 def sales_inquiries_due(user):
     """Projects of this sales owner that are completed or reached a key milestone."""
-    projects = db.session.scalars(
-        select(Project).where(Project.sales_id == user.id).order_by(Project.code)).all()
-    due = [p for p in projects if p.status == "completed" or p.key_milestone_reached]
-    return {"due": due, "others": [p for p in projects if p not in due]}
+    return {"overview": sales_overview(user)}
 
 
 @home_section(30, "main/_section_overview.html", roles=("quality", "pmo", "exec"))
@@ -58,6 +57,6 @@ def admin_overview(user):
     users = db.session.scalar(select(func.count(User.id))) or 0
     disabled = db.session.scalar(select(func.count(User.id)).where(User.active.is_(False))) or 0
     recent = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action.in_(("login_failed", "access_denied")))
+        select(AuditEvent).where(AuditEvent.action.in_(("login_failed", "login_refused", "access_denied", "survey_link_invalid")))
         .order_by(AuditEvent.at.desc()).limit(8)).all()
     return {"users": users, "disabled": disabled, "recent": recent}

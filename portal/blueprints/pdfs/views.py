@@ -1,5 +1,5 @@
-"""Questionnaire PDFs (DESIGN §7): blank forms to print, a contact's form with its QR
-link, and the archive copy of a filled response."""
+"""Questionnaire PDFs (DESIGN §7): blank forms to print and a contact's form with its QR
+link (the archive copy of a response lives with the responses); ``pdf_response`` serves any PDF."""
 import re
 import unicodedata
 from urllib.parse import quote
@@ -7,12 +7,12 @@ from urllib.parse import quote
 from flask import Blueprint, abort, flash, make_response, redirect, request
 from flask_login import current_user
 
-from ...authz import access, get_invitation_or_404, get_response_or_404
+from ...authz import access, get_invitation_or_404
 from ...extensions import db
 from ...models import TemplateVersion
 from ...security import safe_next
 from ...services import DomainError
-from ...services.pdf_documents import print_invitation_form, render_blank_form, render_filled_response
+from ...services.pdf.blank_form import print_invitation_form, render_blank_form
 
 bp = Blueprint("pdfs", __name__, url_prefix="/pdf")
 
@@ -47,7 +47,7 @@ def blank_form(version_id):
 @bp.route("/invitations/<int:invitation_id>/form.pdf", methods=["POST"])
 @access("pm")
 def invitation_form(invitation_id):
-    """A contact's printed form carrying a freshly issued link as QR code (the old link dies)."""
+    """A contact's printed form carrying their link as QR code (the same link as every other copy)."""
     invitation = get_invitation_or_404(invitation_id, run=True)  # 403 unless you run its round
     try:
         pdf = print_invitation_form(invitation, current_user)
@@ -57,11 +57,3 @@ def invitation_form(invitation_id):
         return redirect(safe_next(request.form.get("next")), 303)
     db.session.commit()
     return pdf_response(pdf)
-
-
-@bp.route("/responses/<int:response_id>.pdf")
-@access("pm", "sales", "quality", "pmo", "exec", "admin")
-def response_pdf(response_id):
-    """The archive copy of a filled response, for anyone who may see its project."""
-    response = get_response_or_404(response_id)  # 403 unless its project is visible to you
-    return pdf_response(render_filled_response(response))

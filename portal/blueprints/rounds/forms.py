@@ -1,9 +1,11 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional, Regexp
 
 from ...forms import DataForm, FilterForm, MultiCheckboxField, int_or_none, str_or_none
+from ...labels import LANGUAGE_LABELS
 from ...services.quarters import QUARTER_RE
 
 QUARTER = Regexp(QUARTER_RE.pattern, message=_l("Write the quarter as 2026Q4."))
@@ -20,9 +22,15 @@ class OpenRoundForm(DataForm):
     @classmethod
     def for_project(cls, versions, contacts, **kwargs):
         form = cls(**kwargs)
-        form.version.choices = [(v.id, f"{v.title} · {v.template.language} · v{v.number}") for v in versions]
+        form.version.choices = [(v.id, version_label(v)) for v in versions]
         form.contacts.choices = [(c.id, c.name) for c in contacts]
         return form
+
+
+def version_label(version):
+    """The questionnaire as a person reads it, e.g. 'Title · 中文 · version 2' (no raw codes)."""
+    language = LANGUAGE_LABELS.get(version.template.language, version.template.language)
+    return f"{version.title} · {language} · {_('version %(n)s', n=version.number)}"
 
 
 class PaperForm(DataForm):

@@ -19,7 +19,7 @@ from ...database import writes_on_get
 from ...extensions import db, limiter
 from ...htmx import is_partial, render
 from ...models import Invitation
-from ...services import survey
+from ...services import survey, throttle
 from .forms import ConfirmForm
 
 bp = Blueprint("survey", __name__)
@@ -54,12 +54,12 @@ def _form_expired(error):
 
 def _link_invalid():
     """One page, one status for every bad link: unknown, used, expired, opted out, closed."""
-    return render_template("survey/invalid.html"), 404
+    return render_template("survey/message.html", reason="invalid"), 404
 
 
 def _follow_template_language(invitation):
     """The whole page speaks the questionnaire's language (DESIGN §8)."""
-    request.forced_locale = invitation.round.template_version.language
+    request.forced_locale = invitation.version.language
     refresh()
 
 
@@ -68,7 +68,7 @@ def _already_submitted(invitation_id):
     session[DONE_KEY] = invitation_id
     invitation = db.session.get(Invitation, invitation_id)
     _follow_template_language(invitation)
-    return render_template("survey/already_submitted.html", invitation=invitation), 409
+    return render_template("survey/message.html", reason="already_submitted", invitation=invitation), 409
 
 
 def _no_survey_session():
@@ -101,7 +101,7 @@ def survey_session(view):
 
 def _form_page(invitation, values, errors=None, status=200):
     """The questionnaire page, or only its form for htmx. One context for both."""
-    version = invitation.round.template_version
+    version = invitation.version
     return render("survey/form.html", "survey/_form.html", status=status,
                   invitation=invitation, version=version, round=invitation.round,
                   project=invitation.round.project, client=invitation.round.project.client,
@@ -126,8 +126,12 @@ def _answers_invalid(invitation, errors):
 @writes_on_get
 def open_link(token):
     """Trade the link's token for a survey session and drop it from the address bar."""
-    invitation = survey.find_valid_invitation(token)
+    try:
+        invitation = survey.find_valid_invitation(token, address=request.remote_addr)
+    except throttle.TooManyFailures as refused:  # this address guessed too often, even a good link waits
+        return _too_many_requests(refused)
     if invitation is None:
+        db.session.commit()  # the failed lookup counts against this address
         return _link_invalid()
     survey.open_invitation(invitation)
     until = survey.session_until(invitation, current_app.config["SURVEY_SESSION_MINUTES"])
@@ -147,19 +151,28 @@ def form(invitation):
     return _form_page(invitation, invitation.draft or {})
 
 
+def _draft_saved(invitation, saved_at):
+    """The status line; if the form shows messages of a refused draft, the answers without them too
+    (out of band, as typed)."""
+    if not request.form.get("errors_shown"):
+        return render("survey/_draft_status.html", saved_at=saved_at, just_saved=True)
+    return render("survey/_form.html", refresh_answers=True, version=invitation.version,
+                  values=request.form, errors={}, saved_at=saved_at, just_saved=True)
+
+
 @bp.route("/survey/draft", methods=["POST"])
 @access(public=True)
 @limiter.limit(_survey_limit)
 @survey_session
 def save_draft(invitation):
-    """Keep the answers so far: htmx gets a one-line status, a plain form a redirect back."""
+    """Keep the answers so far: htmx gets the status line (errors cleared), a plain form a redirect back."""
     try:
         saved_at = survey.save_draft(invitation, request.form)
     except survey.AnswersInvalid as exc:
         return _answers_invalid(invitation, exc.errors)
     db.session.commit()
     if is_partial():
-        return render_template("survey/_draft_status.html", saved_at=saved_at, just_saved=True)
+        return _draft_saved(invitation, saved_at)
     flash(_("Draft saved. You can come back to it with the link from your invitation."), "success")
     return redirect(url_for(".form"), 303)
 
@@ -199,7 +212,25 @@ def thanks():
     if invitation is None:
         return _link_invalid()
     _follow_template_language(invitation)
-    return render_template("survey/thanks.html", invitation=invitation)
+    return render_template("survey/message.html", reason="thanks", invitation=invitation)
+
+
+@bp.route("/survey/language", methods=["POST"])
+@access(public=True)
+@limiter.limit(_survey_limit)
+@survey_session
+def choose_language(invitation):
+    """Read the questionnaire in another of its languages (answers so far are kept)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if any(k.startswith("q_") and v for k, v in request.form.items()):
+            try:  # keep what was typed so far; answers that are not valid yet stay behind
+                survey.save_draft(invitation, request.form)
+            except survey.AnswersInvalid:
+                pass
+        survey.choose_language(invitation, request.form.get("lang"))
+        db.session.commit()
+    return redirect(url_for(".form"), 303)
 
 
 @bp.route("/survey/opt-out", methods=["GET", "POST"])
@@ -213,5 +244,5 @@ def opt_out(invitation):
         survey.opt_out(invitation)
         db.session.commit()
         session.pop(SESSION_KEY, None)
-        return render_template("survey/opted_out.html", invitation=invitation)
+        return render_template("survey/message.html", reason="opted_out", invitation=invitation)
     return render_template("survey/opt_out.html", invitation=invitation, form=form)

@@ -13,6 +13,13 @@ maps onto the static folder; nothing is ever requested from it.
 """
 import logging
 import mimetypes
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +29,8 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .. import DomainError
 
 log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per layout step
@@ -43,8 +52,9 @@ class ResourceRefused(ValueError):
 class SafeFetcher(URLFetcher):
     """Serve ``PDF_ORIGIN/<static_url_path>/<file>`` from the static folder; refuse anything else."""
 
-    def __init__(self, static_folder, static_url_path="/static"):
+    def __init__(self, static_folder, static_url_path="/static", log_refusals=True):
         super().__init__(allowed_protocols=frozenset(), allow_redirects=False)
+        self.log_refusals = log_refusals
         self.static_root = Path(static_folder).resolve()
         self.static_prefix = static_url_path.rstrip("/") + "/"
         self.refused = []
@@ -53,7 +63,8 @@ class SafeFetcher(URLFetcher):
         path = self._static_file(url)
         if path is None:
             self.refused.append(url)
-            log.warning("PDF resource refused: %s", url[:200])
+            if self.log_refusals:
+                log.warning("PDF resource refused: %s", url[:200])
             raise ResourceRefused(f"not a static file of this application: {url[:200]}")
         return URLFetcherResponse(url, path.read_bytes(),
                                   {"Content-Type": mimetypes.guess_type(path.name)[0]
@@ -104,11 +115,81 @@ def css_string(value) -> Markup:
     return Markup(f'"{escaped}"')
 
 
+class PdfTimeout(DomainError):
+    """A document took longer than PDF_TIME_LIMIT to lay out; its render was killed."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    data: bytes
+    refused: tuple   # URLs the fetcher refused
+    pid: int         # the process that laid it out
+
+
+def layout(html, static_folder, static_url_path="/static") -> Layout:
+    """Lay out ``html`` as PDF with the safe fetcher; runs in a render process (or here)."""
+    fetcher = SafeFetcher(static_folder, static_url_path, log_refusals=False)  # the caller logs
+    data = HTML(string=html, base_url=PDF_ORIGIN + fetcher.static_prefix,
+                url_fetcher=fetcher).write_pdf(font_config=FONT_CONFIG)
+    return Layout(data, tuple(fetcher.refused), os.getpid())
+
+
+# --- render processes: a hard time limit on every layout ------------------------------------
+# WeasyPrint cannot be interrupted inside a thread, so layouts run in a small pool of
+# processes forked from a clean fork server; one that runs past the limit is killed and
+# the pool replaced. The pool is per web process and started on first use.
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _executor(size):
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("forkserver"))
+        return _pool
+
+
+def _discard_pool(pool):
+    """Kill every render process of ``pool`` (a layout past its limit is among them)."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def layout_with_time_limit(html, static_folder, static_url_path, seconds, processes=2) -> Layout:
+    """``layout`` in a render process, killed after ``seconds`` (PdfTimeout)."""
+    for attempt in (1, 2):
+        pool = _executor(processes)
+        try:
+            return pool.submit(layout, html, static_folder, static_url_path).result(timeout=seconds)
+        except FutureTimeout:
+            _discard_pool(pool)
+            log.error("PDF layout killed after %ss", seconds)
+            raise PdfTimeout(_l("This document took too long to produce and was stopped. "
+                                "Please try again later or ask an administrator.")) from None
+        except BrokenProcessPool:  # another layout's kill took this one with it: once more
+            _discard_pool(pool)
+            if attempt == 2:
+                raise
+
+
 def render_pdf(template_name, fetcher=None, **plain_data) -> bytes:
-    """Render ``templates/<template_name>`` with ``plain_data`` and lay it out as PDF bytes."""
+    """Render ``templates/<template_name>`` with ``plain_data`` and lay it out as PDF bytes,
+    within PDF_TIME_LIMIT seconds. ``fetcher``: collects the refused URLs (tests)."""
     html = render_template(template_name, page_counter=page_counter_css(), css_string=css_string,
                            **plain_data)
     app = current_app._get_current_object()
     fetcher = fetcher or safe_fetcher(app)
-    base_url = PDF_ORIGIN + fetcher.static_prefix
-    return HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(font_config=FONT_CONFIG)
+    static_url_path = fetcher.static_prefix.rstrip("/") or "/static"
+    result = layout_with_time_limit(html, str(fetcher.static_root), static_url_path,
+                                    app.config["PDF_TIME_LIMIT"], app.config["PDF_PROCESSES"])
+    for url in result.refused:
+        log.warning("PDF resource refused: %s", url[:200])
+    fetcher.refused.extend(result.refused)
+    return result.data

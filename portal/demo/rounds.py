@@ -6,10 +6,10 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import SurveyRound, Template, TemplateVersion
-from .answers import parse_answers
-from .quarters import quarter_bounds, quarter_of, shift_quarter
-from .responses import submit_response
+from ..models import OutboxMessage, SurveyRound, Template, TemplateVersion
+from ..services.answers import parse_answers
+from ..services.quarters import quarter_bounds, quarter_of, shift_quarter
+from ..services.responses import submit_response
 
 COMMENTS_GOOD = ["驻场工程师响应很快，服务态度好。", "整体满意，希望继续保持。",
                  "技术能力强，故障处理及时。", "The on-site team is responsive and professional."]
@@ -18,9 +18,10 @@ COMMENTS_LOW = ["夜间故障响应偏慢，希望改进值守安排。", "巡�
 
 
 def load(users, projects, today):
-    from .mailer import send_invitations, smtp_enabled
-    from .rounds import open_round
-    from .seed_templates import ensure_default_templates
+    from ..services.invitation_messages import mark_message_sent, send_invitations
+    from ..services.outbound import smtp_enabled
+    from ..services.rounds import open_round
+    from ..seed.templates import ensure_default_templates
     ensure_default_templates()
     rng = random.Random(20261123)
     current = quarter_of(today)
@@ -38,8 +39,11 @@ def load(users, projects, today):
             contacts = [c for c in project.client.contacts if not c.opted_out][index % 3: index % 3 + 3]
             rnd = open_round(project, quarter, version, contacts, last, project.pm)
             rnd.created_at = datetime.combine(first + timedelta(days=20), time(9, 30))
-            if not smtp_enabled():  # demo data never e-mails anyone: the messages wait in the outbox
-                send_invitations(rnd, now=rnd.created_at)
+            if not smtp_enabled():  # demo data never e-mails anyone: the messages go to the outbox,
+                result = send_invitations(rnd, now=rnd.created_at)  # and the PM copied all but the
+                for message in db.session.scalars(select(OutboxMessage).where(  # last one of a round
+                        OutboxMessage.id.in_(result.message_ids[:-1]))):
+                    mark_message_sent(message, project.pm, now=rnd.created_at + timedelta(hours=1))
             for invitation in rnd.invitations:
                 _fill(invitation, version, project, rnd, rng, completion, first, today)
             created += 1
@@ -88,6 +92,6 @@ def _fill(invitation, version, project, rnd, rng, completion, first, today):
     parsed = parse_answers(version, data, complete=True)
     channel = "paper" if rng.random() < 0.2 else "online"
     submit_response(version, parsed, channel=channel, project=project,
-                    invitation=invitation, round=rnd, contact=invitation.contact,
+                    origin=invitation, contact=invitation.contact,
                     entered_by=project.pm if channel == "paper" else None,
                     started_at=opened, submitted_at=opened + timedelta(minutes=rng.randint(4, 25)))

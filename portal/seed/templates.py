@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Template
-from .questionnaires import add_question, create_template
-from .scales import ensure_shipped_scales
+from ..services.questionnaires import add_question, create_template
+from ..services.scales import ensure_shipped_scales
 
 
 def _q(code, text, scale=None, dimension=None, *, type=None, required=True, allow_na=False,
@@ -162,16 +162,22 @@ def ensure_default_templates():
     """Create the default templates that are missing; return all six, in DEFAULT_TEMPLATES order."""
     ensure_shipped_scales()
     templates = []
+    first_of_kind = {}  # the zh and en templates of a kind are language variants of one questionnaire
     for spec in DEFAULT_TEMPLATES:
         template = db.session.scalar(select(Template).where(
             Template.kind == spec["kind"], Template.language == spec["language"],
             func.lower(Template.name) == spec["name"].lower()))
         if template is None:
+            sibling = first_of_kind.get(spec["kind"])
+            if sibling is not None and any(t.language == spec["language"]
+                                           for t in sibling.questionnaire.templates):
+                sibling = None
             template = create_template(spec["kind"], spec["language"], spec["name"], spec["title"],
-                                       spec["intro"])
+                                       spec["intro"], variant_of=sibling)
             version = template.versions[-1]
             for question in spec["questions"]:
                 add_question(version, **question)
+        first_of_kind.setdefault(spec["kind"], template)
         templates.append(template)
     db.session.flush()
     return templates

@@ -1,11 +1,12 @@
 """Idempotent demo data: a living system for a newcomer (DESIGN §9)."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Client, Contact, Milestone, Project, User
-from .accounts import create_user, find_user
+from ..models import Client, Contact, Milestone, Project
+from ..services.accounts import create_user, find_user
+from ..services.quarters import local_today
 
 DEMO_USERS = [
     ("admin", "系统管理员", ["admin"]),
@@ -38,13 +39,13 @@ PROJECT_KINDS = ["数据中心运维服务", "网络设备维保", "视频会议
 
 def load_demo_data(password, today=None):
     """Create what is missing; running it twice changes nothing. Returns summary lines."""
-    today = today or date.today()
+    today = today or local_today()
     users = {name: _ensure_user(name, display, roles, password) for name, display, roles in DEMO_USERS}
     clients = [_ensure_client(i, name, key) for i, (name, key) in enumerate(DEMO_CLIENTS)]
     projects = [_ensure_project(i, clients, users, today) for i in range(20)]
     db.session.flush()
     lines = [f"{len(users)} users, {len(clients)} clients, {len(projects)} projects"]
-    from . import demo_rounds
+    from . import rounds as demo_rounds
     lines += demo_rounds.load(users, projects, today)
     return lines
 

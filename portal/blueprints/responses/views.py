@@ -1,0 +1,46 @@
+"""Filled forms, whatever channel brought them in (DESIGN §2): the response page, its
+archive PDF and its scans. Anyone who may see the response's project may read it."""
+from flask import Blueprint, abort, render_template, send_file
+from flask_login import current_user
+
+from ...authz import access, get_attachment_or_404, get_response_or_404
+from ...services.pdf.filled_response import render_filled_response
+from ...services.responses import answer_rows
+from ...services.uploads import download_name, scan_path
+from ..pdfs.views import pdf_response
+
+bp = Blueprint("responses", __name__)
+#: who reads responses (object scope still applies: PM and sales only their own projects)
+RESPONSE_READERS = ("pm", "sales", "quality", "pmo", "exec", "admin")
+#: who may download the scans of paper forms
+SCAN_READERS = ("pm", "quality", "pmo", "exec", "admin")
+
+
+@bp.route("/responses/<int:response_id>")
+@access(*RESPONSE_READERS)
+def detail(response_id):
+    """One filled form: channel, who entered it and when, verification, answers, comment, scans."""
+    response = get_response_or_404(response_id)  # 404 if missing, 403 if its project is not yours
+    return render_template("responses/detail.html", rows=answer_rows(response), response=response,
+                           can_download=current_user.has_role(*SCAN_READERS))
+
+
+@bp.route("/pdf/responses/<int:response_id>.pdf")
+@access(*RESPONSE_READERS)
+def pdf(response_id):
+    """The archive copy of a filled response, for anyone who may see its project."""
+    response = get_response_or_404(response_id)  # 403 unless its project is visible to you
+    return pdf_response(render_filled_response(response))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@access(*SCAN_READERS)
+def download_scan(attachment_id):
+    """The stored scan as a download (never rendered inline)."""
+    attachment = get_attachment_or_404(attachment_id)  # 404 if missing, 403 if not your project
+    path = scan_path(attachment) or abort(404)
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=download_name(attachment), max_age=0, conditional=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Content the product ships with: the default questionnaire templates (zh and en)."""

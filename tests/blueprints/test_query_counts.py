@@ -1,0 +1,250 @@
+"""A guard on SQL per page (issue 7): a list or home page issues a fixed number of statements,
+whatever the amount of data behind it.
+
+Every page in PAGES is requested on a small data set (the demo data) and on one several
+times larger (more clients, contacts, projects, rounds, invitations, outbox messages,
+responses, users and templates), counting the statements of that one request with
+tests/querycount.py. Each page must (a) issue the same count on both sizes (at most one more,
+for a pagination count) and (b) stay under its cap. A new list page joins by adding a row.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.demo import load_demo_data
+from portal.demo import rounds as demo_rounds
+from portal.extensions import db, limiter
+from portal.models import (Client, Contact, Invitation, Milestone, OutboxMessage, Project, Response,
+                           SurveyRound, User)
+from portal.services.accounts import create_user
+from portal.services.invitation_messages import send_invitations, send_reminders
+from portal.services.quarters import current_quarter, local_today, shift_quarter
+from portal.services.rounds import add_contacts_to_round, open_round
+
+from .. import factories
+from ..conftest import Auth, _wipe
+from ..querycount import statements_of_request
+
+LARGE = 3  # the large data set has about this many times the demo's rows
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+def _pm1_round():
+    """pm1's round with the most invitations."""
+    return db.session.scalar(
+        select(SurveyRound.id).join(Project).join(User, User.id == Project.pm_id)
+        .join(Invitation, Invitation.round_id == SurveyRound.id).where(User.username == "pm1")
+        .group_by(SurveyRound.id).order_by(func.count(Invitation.id).desc(), SurveyRound.id))
+
+
+def _pm1_project():
+    """pm1's project with the most rounds."""
+    return db.session.scalar(
+        select(Project.id).join(User, User.id == Project.pm_id)
+        .outerjoin(SurveyRound, SurveyRound.project_id == Project.id).where(User.username == "pm1")
+        .group_by(Project.id).order_by(func.count(SurveyRound.id).desc(), Project.id))
+
+
+def _busiest_client():
+    """The client with the most projects of pm1 (so pm1 and everyone else may open it)."""
+    return db.session.scalar(
+        select(Project.client_id).join(User, User.id == Project.pm_id).where(User.username == "pm1")
+        .group_by(Project.client_id).order_by(func.count(Project.id).desc(), Project.client_id))
+
+
+def _pm1_response():
+    """A paper response on one of pm1's projects (who entered it is shown too)."""
+    return db.session.scalar(
+        select(Response.id).join(Project).join(User, User.id == Project.pm_id)
+        .where(User.username == "pm1").order_by(Response.channel.desc(), Response.id))
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    username: str
+    url: Callable[[], str]  # built once the data exists
+    cap: int                # statements this page may issue, whatever the data
+
+
+def _at(path):
+    return lambda: path
+
+
+#: name, who asks, URL, cap. Every page spends two statements on the logged-in user and their
+#: roles. A page about one project, round or response also loads single objects around it: a
+#: questionnaire version costs four statements (version, questions, scales, scale options), and
+#: a round page loads one per language of the round; hence their higher caps. Add new pages here.
+PAGES = [
+    Page("home pm", "pm1", _at("/"), 12),
+    Page("home sales", "sales1", _at("/"), 12),
+    Page("home quality", "quality1", _at("/"), 12),
+    Page("home pmo", "pmo1", _at("/"), 12),
+    Page("home archive", "archive1", _at("/"), 12),
+    Page("home exec", "exec1", _at("/"), 12),
+    Page("home admin", "admin", _at("/"), 12),
+    Page("projects (pm)", "pm1", _at("/projects/"), 12),
+    Page("projects (sales)", "sales1", _at("/projects/"), 12),
+    Page("projects (pmo)", "pmo1", _at("/projects/"), 12),
+    Page("clients (pm)", "pm1", _at("/clients/"), 12),
+    Page("clients (quality)", "quality1", _at("/clients/"), 12),
+    Page("users", "admin", _at("/users/"), 12),
+    Page("questionnaires", "quality1", _at("/questionnaires/"), 12),
+    Page("rounds (pm)", "pm1", _at("/rounds/"), 12),
+    Page("rounds (quality)", "quality1", _at("/rounds/"), 12),
+    Page("outbox", "pm1", _at("/rounds/outbox"), 12),
+    Page("outbox of a round", "pm1", lambda: f"/rounds/outbox?round={_pm1_round()}", 12),
+    Page("round status (pm)", "pm1", lambda: f"/rounds/{_pm1_round()}", 18),
+    Page("round status (quality)", "quality1", lambda: f"/rounds/{_pm1_round()}", 18),
+    Page("project page (pm)", "pm1", lambda: f"/projects/{_pm1_project()}", 14),
+    Page("project page (pmo)", "pmo1", lambda: f"/projects/{_pm1_project()}", 14),
+    Page("client page (pm)", "pm1", lambda: f"/clients/{_busiest_client()}", 12),
+    Page("client page (quality)", "quality1", lambda: f"/clients/{_busiest_client()}", 12),
+    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 16),
+    Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 16),
+]
+
+
+# --- the data ---------------------------------------------------------------------------------
+
+def build_small():
+    """The small data set is the demo data (DESIGN §9)."""
+    load_demo_data(factories.PASSWORD, today=local_today())
+    db.session.commit()
+
+
+def grow(scale):
+    """Add to the demo data until there is about ``scale`` times as much of everything."""
+    _grow(scale, local_today())
+    db.session.commit()
+
+
+def _grow(scale, today):
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    for i in range(10 * (scale - 1)):  # more accounts for the users list
+        create_user(f"extra{i:03d}", factories.PASSWORD, [("pm", "sales", "quality")[i % 3]],
+                    display_name=f"Extra {i:03d}")
+    clients = list(db.session.scalars(select(Client).order_by(Client.id)))
+    for i in range(6 * (scale - 1)):  # more clients, each with seven contacts
+        client = Client(name=f"扩展客户{i:03d}", key_account=i % 3 == 0)
+        client.contacts = [Contact(name=f"联系人{i:03d}-{j}", function="site_admin",
+                                   email=f"x{i}-{j}@extra.example.cn", language="en" if j % 3 else "zh")
+                           for j in range(7)]
+        db.session.add(client)
+        clients.append(client)
+    projects = []
+    for i in range(20 * (scale - 1)):  # more projects for both PMs and both sales owners
+        start = today - timedelta(days=400 - i % 30)
+        projects.append(Project(
+            code=f"PRJ-X-{i:03d}", name=f"扩展项目{i:03d}", client=clients[i % len(clients)],
+            pm=users["pm1"] if i % 2 == 0 else users["pm2"],
+            sales=users["sales1"] if i % 3 else users["sales2"],
+            status="completed" if i % 9 == 4 else "active", start_date=start,
+            end_date=start + timedelta(days=540), milestones=[
+                Milestone(name="初验", planned_date=start + timedelta(days=180),
+                          reached_date=start + timedelta(days=185) if i % 4 == 0 else None, is_key=True),
+                Milestone(name="终验", planned_date=start + timedelta(days=360), is_key=True)]))
+    db.session.add_all(projects)
+    db.session.flush()
+    demo_rounds.load(users, projects, today)  # rounds, messages and answers like the demo's
+    _grow_pm1_round(scale, users["pm1"], today)
+    _grow_pm1_project(scale, users["pm1"])
+    _grow_templates(scale, users["quality1"])
+
+
+def _grow_pm1_round(scale, pm, today):
+    """pm1's largest round gets several times more contacts, messages and reminders."""
+    rnd = db.session.get(SurveyRound, _pm1_round())
+    client = rnd.project.client
+    extra = [Contact(client=client, name=f"新联系人{j}", function="noc_operator", email=f"n{j}@c.example.cn",
+                     language="en" if j % 2 else "zh") for j in range(4 * scale)]
+    db.session.add_all(extra)
+    db.session.flush()
+    add_contacts_to_round(rnd, extra, pm)
+    now = rnd.created_at + timedelta(days=1)
+    send_invitations(rnd, pm, now=now)
+    send_reminders(rnd, pm, now=now + timedelta(days=3))
+    db.session.flush()
+
+
+def _grow_pm1_project(scale, pm):
+    """pm1's busiest project gets rounds in earlier quarters too."""
+    project = db.session.get(Project, _pm1_project())
+    version = db.session.scalars(select(SurveyRound).where(SurveyRound.project_id == project.id)
+                                 ).first().template_version
+    contacts = [c for c in project.client.contacts if not c.opted_out][:3]
+    for back in range(2, 2 + 2 * scale):
+        open_round(project, shift_quarter(current_quarter(), -back), version, contacts, None, pm)
+    db.session.flush()
+
+
+def _grow_templates(scale, quality):
+    from portal.services.questionnaires import create_template
+    for i in range(3 * scale):
+        create_template(("pm_quarterly", "sales_visit", "callback")[i % 3], ("zh", "en")[i % 2],
+                        f"扩展问卷{i}", f"扩展问卷 {i}", user=quality)
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+def measure(app):
+    """Count every page's statements on the data as it is: ``({name: Statements}, sizes)``."""
+    sizes = {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in GROWN}
+    client = app.test_client()
+    auth = Auth(client)
+    counts, current = {}, None
+    for page in PAGES:
+        if page.username != current:
+            limiter.reset()
+            if current:
+                auth.logout()
+            auth.login(page.username)
+            current = page.username
+        url = page.url()
+        client.get(url)  # warm: anything cached per process is loaded once, not counted
+        response, statements = statements_of_request(client, url)
+        assert response.status_code == 200, (page.name, url, response.status_code)
+        counts[page.name] = statements
+    return counts, sizes
+
+
+GROWN = (User, Client, Contact, Project, SurveyRound, Invitation, OutboxMessage, Response)
+
+
+@pytest.fixture(scope="module")
+def counts(app):
+    """Statements per page on the small and on the large data set."""
+    with app.app_context():
+        _wipe()
+        build_small()
+        small = measure(app)
+        grow(LARGE)
+        large = measure(app)
+        db.session.remove()
+        _wipe()
+    return small, large
+
+
+def test_the_large_data_set_is_several_times_larger(counts):
+    (_, small), (_, large) = counts
+    for model, n in small.items():
+        assert large[model] >= 2 * n, (model, n, large[model])
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_statements_do_not_grow_with_the_data(counts, page):
+    (small, _), (large, _) = counts
+    a, b = small[page.name], large[page.name]
+    assert len(b) <= len(a) + 1, (f"{page.name}: {len(a)} statements on the small data, {len(b)} on the "
+                                  f"large\n{b.report()}")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_statements_stay_under_the_cap(counts, page):
+    (small, _), (large, _) = counts
+    worst = max(small[page.name], large[page.name], key=len)
+    assert len(worst) <= page.cap, f"{page.name}: cap {page.cap}\n{worst.report()}"
