@@ -15,6 +15,7 @@ class NavItem:
     endpoint: str
     label: object  # lazy string
     roles: frozenset
+    count: Callable = field(default=None, compare=False)  # user -> how many wait there (a badge)
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,10 @@ _NAV: dict[str, NavItem] = {}
 _SECTIONS: dict[str, HomeSection] = {}
 
 
-def nav_item(order, endpoint, label, roles=()):
-    """Register a top-bar link for ``roles`` (empty: every signed-in user), sorted by ``order``."""
-    _NAV[endpoint] = NavItem(order, endpoint, label, frozenset(roles))
+def nav_item(order, endpoint, label, roles=(), count=None):
+    """Register a top-bar link for ``roles`` (empty: every signed-in user), sorted by ``order``;
+    ``count(user)``: a number shown beside it (e.g. messages waiting), hidden when 0."""
+    _NAV[endpoint] = NavItem(order, endpoint, label, frozenset(roles), count)
 
 
 def home_section(order, template, roles=()):
@@ -48,7 +50,8 @@ def _allowed(roles, user):
 
 def nav_for(user):
     items = sorted((i for i in _NAV.values() if _allowed(i.roles, user)), key=lambda i: i.order)
-    return [{"url": url_for(i.endpoint), "label": i.label} for i in items]
+    return [{"url": url_for(i.endpoint), "label": i.label, "count": i.count(user) if i.count else 0}
+            for i in items]
 
 
 def sections_for(user):

@@ -240,3 +240,13 @@ def outbox_page(pm, round_id=None, page=1, per_page=20):
         stmt = stmt.where(SurveyRound.id == round_id)
     return db.paginate(stmt, page=max(page or 1, 1), per_page=per_page, max_per_page=100,
                        error_out=False, count=True)
+
+
+def outbox_waiting(pm) -> int:
+    """Messages of the PM's rounds waiting in the outbox for the PM to copy and send."""
+    return db.session.scalar(
+        select(func.count(OutboxMessage.id))
+        .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
+        .join(SurveyRound, SurveyRound.id == Invitation.round_id)
+        .join(Project, Project.id == SurveyRound.project_id)
+        .where(Project.pm_id == pm.id, OutboxMessage.status.in_(("outbox", "failed")))) or 0

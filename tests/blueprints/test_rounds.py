@@ -344,3 +344,18 @@ def test_rounds_list_is_scoped_and_filters_by_quarter_in_place(client, auth, wor
     auth.logout()
     auth.login("sales_a")
     assert client.get("/rounds/").status_code == 403
+
+
+def test_the_outbox_is_in_the_pms_navigation_with_the_count_waiting(client, auth, world, rnd, db):
+    auth.login("pm_a")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/rounds/outbox">Outbox</a>' in home  # nothing waiting: no number
+    _post(client, f"/rounds/{rnd.id}/invitations/send")
+    home = client.get("/").get_data(as_text=True)
+    assert re.search(r'href="/rounds/outbox">Outbox <span class="nav-count"[^>]*>3</span>', home)
+    message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+    _post(client, f"/outbox/{message.id}/sent", htmx=True)
+    assert re.search(r'Outbox <span class="nav-count"[^>]*>2</span>', client.get("/").get_data(as_text=True))
+    auth.logout()
+    auth.login("qa")
+    assert "/rounds/outbox" not in client.get("/").get_data(as_text=True)

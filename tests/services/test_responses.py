@@ -49,3 +49,38 @@ def test_a_line_break_counts_as_one_character_as_the_browser_counts_it(make):
                                      "q_opinion": text}, complete=True)
     assert parsed.ok, parsed.errors
     assert "\r" not in parsed.values["opinion"].text_value
+
+
+def test_the_hook_sees_the_stored_scan_and_audit_event_and_can_abort(make, db):
+    """response_submitted fires last, inside the transaction: the scan and the audit event are
+    there already, and a receiver that raises leaves nothing behind."""
+    from sqlalchemy import select
+
+    from portal.models import Attachment, AuditEvent
+    from portal.services.uploads import ScanUpload
+    version = make.template_version()
+    project = make.project()
+    parsed = parse_answers(version, {"q_attitude": "5", "q_timeliness": "4", "q_technical": "8"},
+                           complete=True)
+    scan = ScanUpload(data=b"%PDF-1.4 x", content_type="application/pdf", original_name="scan.pdf")
+    seen = []
+
+    def receiver(response, **_):
+        seen.append((len(response.attachments),
+                     db.session.scalar(select(AuditEvent.action).where(AuditEvent.object_id == str(response.id),
+                                                                       AuditEvent.object_type == "Response"))))
+
+    with response_submitted.connected_to(receiver):
+        submit_response(version, parsed, channel="paper", project=project, scan=scan,
+                        audit_action="paper_entered")
+    db.session.commit()
+    assert seen == [(1, "paper_entered")]
+
+    def refuse(response, **_):
+        raise RuntimeError("a follow-up could not be opened")
+
+    with response_submitted.connected_to(refuse), pytest.raises(RuntimeError):
+        submit_response(version, parsed, channel="paper", project=project)
+    db.session.rollback()
+    assert db.session.scalar(select(db.func.count(Response.id))) == 1
+    assert db.session.scalar(select(db.func.count(Attachment.id))) == 1

@@ -24,6 +24,7 @@ bp = Blueprint("rounds", __name__)
 ROUND_VIEWERS = ("pm", "quality", "pmo", "exec", "admin")
 PROJECT_VIEWERS = ("pm", "sales", "quality", "pmo", "exec", "admin")
 nav_item(25, "rounds.index", _l("Rounds"), roles=ROUND_VIEWERS)
+nav_item(26, "rounds.outbox", _l("Outbox"), roles=("pm",), count=round_status.outbox_waiting)
 
 
 @bp.route("/rounds/")
