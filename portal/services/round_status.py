@@ -243,10 +243,12 @@ def outbox_page(pm, round_id=None, page=1, per_page=20):
 
 
 def outbox_waiting(pm) -> int:
-    """Messages of the PM's rounds waiting in the outbox for the PM to copy and send."""
+    """Messages of the PM's rounds waiting for the PM to copy and send, whose links still work."""
     return db.session.scalar(
         select(func.count(OutboxMessage.id))
         .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
         .join(SurveyRound, SurveyRound.id == Invitation.round_id)
         .join(Project, Project.id == SurveyRound.project_id)
-        .where(Project.pm_id == pm.id, OutboxMessage.status.in_(("outbox", "failed")))) or 0
+        .where(Project.pm_id == pm.id, OutboxMessage.status.in_(("outbox", "failed")),
+               Invitation.used_at.is_(None), Invitation.expires_at > utcnow(),
+               SurveyRound.closed_at.is_(None))) or 0

@@ -96,7 +96,7 @@ def test_status_page_full_and_polled_fragment(client, auth, world, rnd):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in html
     assert 'hx-trigger="every 10s"' in html and "Send invitations" in html and "Send reminders" in html
-    assert "Showing the link issues a new one; links shown before stop working." in html
+    assert "showing, printing or copying it again gives the same link" in html
     fragment = client.get(f"/rounds/{rnd.id}", headers=HX)
     body = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in body and 'id="round-status"' in body

@@ -21,7 +21,10 @@ def default_hosts_app(app):
                        UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], TRUSTED_HOSTS=None,
                        PUBLIC_BASE_URL="https://survey.example.cn", TRUSTED_HOSTS_EXTRA="portal.intra, .corp.example")
     other.test_client_class = PortalClient
-    return other
+    yield other
+    from portal.extensions import db as _db
+    with other.app_context():
+        _db.engine.dispose()  # its own pool: closed here, not by the garbage collector in a later test
 
 
 def test_default_trusted_hosts(default_hosts_app):

@@ -164,9 +164,7 @@ def copy_message(message_id):
     try:
         text = messages.copy_with_link(message, current_user)
     except DomainError as error:
-        db.session.rollback()
-        return render("rounds/copy.html", "rounds/_copy.html", status=422, message=message,
-                      error=error.message)
+        return _copy_refused(message, error)
     db.session.commit()
     return render("rounds/copy.html", "rounds/_copy.html", message=message, text=text)
 
@@ -179,13 +177,16 @@ def mark_sent(message_id):
     try:
         messages.mark_message_sent(message, current_user)
     except DomainError as error:
-        db.session.rollback()
-        return render("rounds/copy.html", "rounds/_copy.html", status=422, message=message,
-                      error=error.message)
+        return _copy_refused(message, error)
     db.session.commit()
     if not is_partial():
         return hx_redirect(url_for(".outbox"))
     return render("rounds/outbox.html", "rounds/_outbox_message.html", m=message)
+
+
+def _copy_refused(message, error):
+    db.session.rollback()
+    return render("rounds/copy.html", "rounds/_copy.html", status=422, message=message, error=error.message)
 
 
 @bp.route("/invitations/<int:invitation_id>/paper", methods=["GET", "POST"])

@@ -137,7 +137,10 @@ def layout(html, static_folder, static_url_path="/static") -> Layout:
 # --- render processes: a hard time limit on every layout ------------------------------------
 # WeasyPrint cannot be interrupted inside a thread, so layouts run in a small pool of
 # processes forked from a clean fork server; one that runs past the limit is killed and
-# the pool replaced. The pool is per web process and started on first use.
+# the pool replaced. The pool is per web process and started on first use. As with any
+# multiprocessing fork server, a script that renders PDFs must keep its top-level work under
+# ``if __name__ == "__main__":`` (gunicorn, flask and pytest do): the render processes import
+# the main module.
 
 _pool = None
 _pool_lock = threading.Lock()
