@@ -111,6 +111,9 @@ BLUEPRINTS = (
     "rounds",
     "responses",
     "pdfs",
+    "notifications",
+    "settings",
+    "followups",
 )
 
 

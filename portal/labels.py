@@ -51,6 +51,20 @@ OUTBOX_STATUS_LABELS = {"outbox": _l("Waiting in the outbox (copy it)"), "queued
                         "copied": _l("Copied and sent by the PM"), "sent": _l("Sent by e-mail"),
                         "failed": _l("Sending failed")}
 MESSAGE_KIND_LABELS = {"invitation": _l("Invitation"), "reminder": _l("Reminder")}
+FOLLOWUP_STATE_LABELS = {
+    "open": _l("Open"), "contacted": _l("Client contacted"), "escalated": _l("Escalated"),
+    "answered": _l("Escalation answered"), "resolved": _l("Resolved, awaiting PMO"),
+    "closed": _l("Closed (verified)"), "reopened": _l("Reopened"),
+}
+FOLLOWUP_ACTION_LABELS = {
+    "opened": _l("Opened from the response"), "classify": _l("Classify the problem"),
+    "record_contact": _l("Record the contact with the client"),
+    "record_cause_and_actions": _l("Record cause and actions"), "escalate": _l("Escalate to an executive"),
+    "answer_escalation": _l("Answer the escalation"), "resolve": _l("Resolve"),
+    "verify": _l("Verify and close"), "reopen": _l("Reopen"),
+}
+CONTACT_MODE_LABELS = {"phone": _l("Phone"), "visit": _l("Visit"), "email": _l("E-mail"),
+                       "message": _l("Message / chat")}
 
 
 def template_globals():
@@ -63,4 +77,6 @@ def template_globals():
         "language_switch_labels": LANGUAGE_SWITCH_LABELS,
         "invitation_state_labels": INVITATION_STATE_LABELS, "outbox_status_labels": OUTBOX_STATUS_LABELS,
         "message_kind_labels": MESSAGE_KIND_LABELS,
+        "followup_state_labels": FOLLOWUP_STATE_LABELS, "followup_action_labels": FOLLOWUP_ACTION_LABELS,
+        "contact_mode_labels": CONTACT_MODE_LABELS,
     }

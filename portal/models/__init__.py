@@ -2,18 +2,22 @@
 from .audit import AuditEvent
 from .base import LANGUAGES
 from .client import CONTACT_FUNCTIONS, Client, Contact
+from .followup import CONTACT_MODES, FOLLOWUP_STATES, FollowUp, FollowUpEvent
+from .notification import Notification
 from .project import PROJECT_STATUSES, Milestone, Project
 from .questionnaire import (DIMENSIONS, QUESTION_TYPES, SCALE_STYLES, TEMPLATE_KINDS, Question,
                             Questionnaire, Scale, ScaleOption, Template, TemplateVersion)
 from .response import CHANNELS, VERIFICATION_STATUSES, Answer, Attachment, Response
+from .setting import Setting
 from .survey_round import OUTBOX_KINDS, OUTBOX_STATUSES, Invitation, OutboxMessage, RoundVersion, SurveyRound
 from .user import ROLES, WIDE_ROLES, User, UserRole
 
 __all__ = [
-    "AuditEvent", "CONTACT_FUNCTIONS", "Client", "Contact", "PROJECT_STATUSES", "Milestone",
+    "AuditEvent", "CONTACT_FUNCTIONS", "Client", "Contact", "Notification", "PROJECT_STATUSES", "Milestone",
     "Project", "DIMENSIONS", "LANGUAGES", "QUESTION_TYPES", "SCALE_STYLES", "TEMPLATE_KINDS",
     "OUTBOX_KINDS", "OUTBOX_STATUSES", "Question", "Questionnaire", "Scale",
     "ScaleOption", "Template", "TemplateVersion", "CHANNELS", "VERIFICATION_STATUSES",
     "Answer", "Attachment", "Response", "Invitation", "OutboxMessage", "RoundVersion", "SurveyRound",
-    "ROLES", "WIDE_ROLES", "User", "UserRole",
+    "ROLES", "WIDE_ROLES", "User", "UserRole", "Setting",
+    "CONTACT_MODES", "FOLLOWUP_STATES", "FollowUp", "FollowUpEvent",
 ]

@@ -11,7 +11,8 @@ from .base import LANGUAGES, one_of, utcnow
 #: committed; copied: a PM copied it and sent it themselves; sent: accepted by SMTP;
 #: failed: delivery failed (the error is kept) — see services.outbound
 OUTBOX_STATUSES = ("outbox", "queued", "copied", "sent", "failed")
-OUTBOX_KINDS = ("invitation", "reminder")
+#: notification: an e-mail copy of a user's in-app notification (services.notifications)
+OUTBOX_KINDS = ("invitation", "reminder", "notification")
 
 
 class SurveyRound(db.Model):

@@ -195,7 +195,7 @@ def projects_lacking_round(pm, quarter):
 
 
 def rounds_page(scope, *, quarter=None, page=1, per_page=20):
-    """A page of rounds whose project matches ``scope`` (authz.project_scope), newest first,
+    """A page of rounds whose project matches ``scope`` (services.scope.project_scope), newest first,
     with their summaries: ``(pagination, summaries)``."""
     stmt = (select(SurveyRound).join(Project, Project.id == SurveyRound.project_id).where(scope)
             .options(contains_eager(SurveyRound.project).joinedload(Project.client))

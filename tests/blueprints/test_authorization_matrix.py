@@ -22,7 +22,8 @@ from .. import factories
 
 ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
 #: parameters naming an object that belongs to a project (ownership applies)
-PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message")
+PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message",
+                  "followup")
 SKIP_ENDPOINTS = {"static", "auth.logout"}  # logout is covered by tests/blueprints/test_auth.py
 
 
@@ -62,11 +63,23 @@ def _build_world():
     _db.session.add_all([attachment, message])
     _db.session.commit()
     admin_target = factories.user("target_user", roles=("pm",))
+    from portal.services.notifications import notify
+    notification = notify(pm_b, "escalation", "s", "b", email=False)  # user-scoped: pm_b's alone
+    _db.session.commit()
+    from portal.models import FollowUp, User
+    r_exec = _db.session.scalar(_db.select(User).where(User.username == "r_exec"))
+    followup = FollowUp(response_id=response.id, project_id=project.id, owner_id=pm_b.id, state="escalated",
+                        triggers=[], escalated_to_id=r_exec.id)  # awaits r_exec; PMO may act, PM A not
+    _db.session.add(followup)
+    _db.session.commit()
     ids = {
         "project": project.id, "client": client.id, "contact": contact.id, "milestone": milestone.id,
         "round": rnd.id, "invitation": inv.id, "response": response.id, "attachment": attachment.id,
         "message": message.id, "version": version.id, "template": version.template_id,
         "question": version.questions[0].id, "user": admin_target.id, "scale": version.questions[0].scale_id,
+        "notification": notification.id, "followup": followup.id, "pm_step": "classify",
+        "pmo_step": "verify",
+        "key": "followup.due_working_days",  # a setting the widest editor list (admin, quality) may change
     }
     return World(ids, "pm_b", "sales_b")
 
@@ -179,3 +192,19 @@ def test_owners_reach_their_own_project_objects(app, world, owner):
     if role == "pm":
         must_reach |= {"rounds.status", "rounds.paper_entry"}
     assert must_reach <= reached, f"{owner} did not reach {sorted(must_reach - reached)}"
+
+
+def test_user_scoped_objects_reach_only_their_owner(app, world):
+    """A notification is pm_b's alone: every other user gets 404 on every route naming it."""
+    with app.test_request_context():
+        cases = [(r, m, _resolve(r, world)) for r, m in _routes(app)
+                 if any("notification" in arg for arg in r.arguments)]
+    assert cases
+    for username in [f"r_{role}" for role in ROLES] + ["sales_b", "pm_b"]:
+        client, token = _login(app, username)
+        for rule, method, url in cases:
+            status = _request(client, method, url, token).status_code
+            if username == "pm_b":
+                assert status not in (403, 404, 500), (method, url, status)
+            else:
+                assert status == 404, (username, method, url, status)

@@ -1,0 +1,85 @@
+"""Follow-up pages: list and detail as full page and fragment, a step by htmx, field errors (422),
+'changed meanwhile' (409), ownership (403), the home section and `flask notify-overdue`."""
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import FollowUp
+from portal.services.answers import parse_answers
+from portal.services.responses import submit_response
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def followup(make, db):
+    pm = make.user("pm_f", roles=("pm",))
+    make.user("pm_other", roles=("pm",))
+    make.user("pmo_f", roles=("pmo",))
+    project = make.project(pm=pm)
+    version = make.template_version()
+    parsed = parse_answers(version, {"q_attitude": "2", "q_timeliness": "5", "q_technical": "9",
+                                     "q_opinion": "工程师到场太慢"}, complete=True)
+    response = submit_response(version, parsed, channel="paper", project=project, entered_by=pm)
+    db.session.commit()
+    return db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+
+
+def test_the_list_and_the_detail_as_page_and_fragment(client, auth, followup):
+    auth.login("pm_f")
+    page = client.get("/followups")
+    assert page.status_code == 200 and f"/followups/{followup.id}" in page.get_data(as_text=True)
+    fragment = client.get("/followups?state=open", headers=HX)
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    detail = client.get(f"/followups/{followup.id}").get_data(as_text=True)
+    assert "工程师到场太慢" in detail and "Record the contact with the client" in detail
+
+
+def test_a_step_by_htmx_returns_the_box_and_records_the_event(client, auth, followup, db):
+    auth.login("pm_f")
+    response = client.post_form(f"/followups/{followup.id}/record_contact", {
+        "record_contact-version": str(followup.version), "record_contact-how": "phone",
+        "record_contact-note": "客户表示理解"}, htmx=True, token_from=f"/followups/{followup.id}")
+    assert response.status_code == 200
+    assert 'id="followup-box"' in response.get_data(as_text=True)
+    stored = db.session.get(FollowUp, followup.id)
+    assert stored.state == "contacted" and [e.action for e in stored.events] == ["opened", "record_contact"]
+
+
+def test_a_missing_value_is_422_beside_its_field(client, auth, followup):
+    auth.login("pm_f")
+    response = client.post_form(f"/followups/{followup.id}/record_cause_and_actions", {
+        "record_cause_and_actions-version": str(followup.version), "record_cause_and_actions-cause": "x"},
+        htmx=True, token_from=f"/followups/{followup.id}")
+    assert response.status_code == 422
+    assert "Corrective action is required." in response.get_data(as_text=True)
+
+
+def test_a_stale_version_is_409_changed_meanwhile(client, auth, followup):
+    auth.login("pm_f")
+    response = client.post_form(f"/followups/{followup.id}/record_contact", {
+        "record_contact-version": str(followup.version - 1), "record_contact-how": "phone"},
+        htmx=True, token_from=f"/followups/{followup.id}")
+    assert response.status_code == 409 and "changed meanwhile" in response.get_data(as_text=True)
+
+
+def test_another_pm_is_refused(client, auth, followup):
+    auth.login("pm_other")
+    assert client.get(f"/followups/{followup.id}").status_code == 403
+    assert f"/followups/{followup.id}" not in client.get("/followups").get_data(as_text=True)
+
+
+def test_pmo_home_shows_the_followup_section(client, auth, followup):
+    auth.login("pmo_f")
+    assert "Awaiting your verification" in client.get("/").get_data(as_text=True)
+
+
+def test_notify_overdue_command_is_idempotent_per_day(runner, followup, db, monkeypatch):
+    followup.due_on = date(2020, 1, 6)
+    db.session.commit()
+    first = runner.invoke(args=["notify-overdue"])
+    assert first.exit_code == 0, first.output
+    assert "overdue follow-ups notified: 1" in first.output
+    again = runner.invoke(args=["notify-overdue"])
+    assert "overdue follow-ups notified: 0" in again.output
