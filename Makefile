@@ -121,14 +121,14 @@ run: deps sysdeps translations db
 	  $(FLASK) demo; \
 	  echo; \
 	  echo "  Demo logins (password: $${DEMO_PASSWORD:-portal-demo}):"; \
-	  echo "    admin           administrator: users and roles; clients, contacts, projects"; \
-	  echo "    quality1        quality department: questionnaire templates; reads all projects, rounds"; \
-	  echo "    pmo1            PMO director: edits clients and projects; reads all rounds"; \
+	  echo "    admin           administrator: users and roles; clients, contacts, projects; settings"; \
+	  echo "    quality1        quality department: templates; follow-up settings; reads all projects, rounds, follow-ups"; \
+	  echo "    pmo1            PMO director: edits clients and projects; verifies or reopens resolved follow-ups"; \
 	  echo "    archive1        admin department: forms received per quarter"; \
-	  echo "    exec1           executive: reads all projects and rounds; the quarter overview"; \
-	  echo "    pm1, pm2        project managers: rounds, invitations, paper forms of own projects"; \
+	  echo "    exec1           executive: reads all; answers the follow-ups escalated to them"; \
+	  echo "    pm1, pm2        project managers: rounds, invitations, paper forms, follow-ups of own projects"; \
 	  echo "    sales1, sales2  sales: own projects and contacts; projects due an inquiry"; \
-	  echo "  Callbacks, follow-ups, rollups and archive screens come later (README)."; \
+	  echo "  Sales inquiries, callbacks, complaints, rollups and archive screens come later (README)."; \
 	elif [ "$$want" = 0 ]; then \
 	  echo "  Demo data skipped (DEMO=0)."; \
 	else \

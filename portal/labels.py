@@ -52,7 +52,7 @@ OUTBOX_STATUS_LABELS = {"outbox": _l("Waiting in the outbox (copy it)"), "queued
                         "failed": _l("Sending failed")}
 MESSAGE_KIND_LABELS = {"invitation": _l("Invitation"), "reminder": _l("Reminder")}
 FOLLOWUP_STATE_LABELS = {
-    "open": _l("Open"), "contacted": _l("Client contacted"), "escalated": _l("Escalated"),
+    "open": _l("Open, not yet handled"), "contacted": _l("Client contacted"), "escalated": _l("Escalated"),
     "answered": _l("Escalation answered"), "resolved": _l("Resolved, awaiting PMO"),
     "closed": _l("Closed (verified)"), "reopened": _l("Reopened"),
 }

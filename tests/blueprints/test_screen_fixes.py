@@ -195,8 +195,8 @@ def test_round_viewers_still_get_the_link_to_the_round(client, auth, world):
 
 # --- 7. make run's demo logins say what exists -----------------------------------------------------
 
-NOT_BUILT = ("callback", "verification", "rollup", "settings", "disposal", "follow-up", "visit",
-             "report", "dashboard", "supervises")
+#: screens that do not exist yet (a later issue removes its word when it builds the screen)
+NOT_BUILT = ("callback", "verification", "rollup", "disposal", "visit", "report", "dashboard", "supervises")
 
 
 def _demo_login_lines():
