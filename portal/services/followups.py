@@ -325,6 +325,11 @@ def _overdue_condition(today):
     return FollowUp.state.in_(ACTIVE_STATES) & (FollowUp.due_on < today)
 
 
+def followup_of(response):
+    """The follow-up a response opened, or None."""
+    return db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+
+
 def can_view(user, followup) -> bool:
     """PM: the follow-ups they own or of projects they run; PMO, quality and exec: all."""
     if user.has_role("pmo", "quality", "exec"):

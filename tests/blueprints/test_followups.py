@@ -83,3 +83,24 @@ def test_notify_overdue_command_is_idempotent_per_day(runner, followup, db, monk
     assert "overdue follow-ups notified: 1" in first.output
     again = runner.invoke(args=["notify-overdue"])
     assert "overdue follow-ups notified: 0" in again.output
+
+
+def test_the_response_page_links_its_follow_up_for_those_who_may_see_it(client, auth, make, db):
+    from portal.models import FollowUp
+    from portal.services.answers import parse_answers
+    from portal.services.responses import submit_response
+    pm = make.user("pm_link", roles=("pm",))
+    sales = make.user("sales_link", roles=("sales",))
+    project = make.project(pm=pm, sales=sales)
+    version = make.template_version()
+    parsed = parse_answers(version, {"q_attitude": "2", "q_timeliness": "4", "q_technical": "8"}, complete=True)
+    response = submit_response(version, parsed, channel="paper", project=project, entered_by=pm)
+    db.session.commit()
+    followup = db.session.scalar(db.select(FollowUp).where(FollowUp.response_id == response.id))
+    assert followup is not None
+    auth.login("pm_link")
+    html = client.get(f"/responses/{response.id}").get_data(as_text=True)
+    assert f'href="/followups/{followup.id}"' in html
+    auth.logout()
+    auth.login("sales_link")  # sales read the response but not follow-ups
+    assert "/followups/" not in client.get(f"/responses/{response.id}").get_data(as_text=True)

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ...authz import access, get_attachment_or_404, get_response_or_404
 from ...services.pdf.filled_response import render_filled_response
+from ...services.followups import can_view, followup_of
 from ...services.responses import answer_rows
 from ...services.uploads import download_name, scan_path
 from ..pdfs.views import pdf_response
@@ -21,8 +22,10 @@ SCAN_READERS = ("pm", "quality", "pmo", "exec", "admin")
 def detail(response_id):
     """One filled form: channel, who entered it and when, verification, answers, comment, scans."""
     response = get_response_or_404(response_id)  # 404 if missing, 403 if its project is not yours
+    followup = followup_of(response)
     return render_template("responses/detail.html", rows=answer_rows(response), response=response,
-                           can_download=current_user.has_role(*SCAN_READERS))
+                           can_download=current_user.has_role(*SCAN_READERS),
+                           followup=followup if followup is not None and can_view(current_user, followup) else None)
 
 
 @bp.route("/pdf/responses/<int:response_id>.pdf")
