@@ -44,15 +44,16 @@ _PENDING = "outbound_pending"
 @dataclass(frozen=True)
 class MessageKind:
     """How messages of one kind fill in their link and what delivering one means for its subject."""
-    link: Callable            # (message) -> the real link, for delivery or copying
-    placeholder: Callable     # (message) -> text shown where the link goes, in the message's language
-    delivered: Optional[Callable] = None   # (message, now) inside the delivering transaction
+    link: Optional[Callable] = None         # (message) -> the real link, for delivery or copying
+    placeholder: Optional[Callable] = None  # (message) -> text shown where the link goes, in its language
+    delivered: Optional[Callable] = None    # (message, now) inside the delivering transaction
 
 
 _KINDS: dict[str, MessageKind] = {}
 
 
-def register_kind(*kinds, link, placeholder, delivered=None):
+def register_kind(*kinds, link=None, placeholder=None, delivered=None):
+    """Declare a message kind; ``link``/``placeholder`` only for kinds whose bodies carry LINK_MARK."""
     for kind in kinds:
         _KINDS[kind] = MessageKind(link, placeholder, delivered)
 
@@ -81,7 +82,9 @@ def queue_message(kind, to_addr, subject, body, *, invitation=None, now=None) ->
 def shown_body(message) -> str:
     """The body as the outbox shows it: the link's place marked, never the link itself."""
     kind = _KINDS.get(message.kind)
-    return message.body.replace(LINK_MARK, kind.placeholder(message) if kind else "")
+    if LINK_MARK not in message.body:
+        return message.body
+    return message.body.replace(LINK_MARK, kind.placeholder(message) if kind and kind.placeholder else "")
 
 
 def body_with_link(message) -> str:
