@@ -95,3 +95,32 @@ def invitation(contact_=None, version=None, project_=None, due=None, expires_at=
     db.session.add_all([rnd, inv])
     db.session.commit()
     return inv, token
+
+
+SALES_VISIT_QUESTIONS = [
+    dict(code="attitude", text="项目团队的服务态度", type="scale", scale="sat5_b", dimension="attitude"),
+    dict(code="overall", text="对本项目的总体满意程度", type="scale", scale="sat5_b", dimension="overall"),
+    dict(code="opinion", text="意见和建议", type="text", required=False),
+]
+
+
+def inquiry(project_=None, sales=None, answers=None, *, version=None, on=None, mode="visit",
+            on_behalf=False, major_problem=None, contacts=None, trigger=None):
+    """A recorded sales inquiry (through services.sales_inquiries.record_inquiry) on a completed
+    project of ``sales``; ``major_problem``: its description (flags it). Committed."""
+    import secrets
+    from portal.services.quarters import local_today
+    from portal.services.sales_inquiries import InquiryInput, record_inquiry, triggers_of
+    sales = sales or (project_.sales if project_ is not None and project_.sales else user(roles=("sales",)))
+    project_ = project_ or project(sales=sales, status="completed", end_date=date(2026, 1, 31))
+    version = version or template_version(kind="sales_visit", questions=SALES_VISIT_QUESTIONS)
+    contacts = contacts or [contact(project_.client, function="procurement")]
+    data = InquiryInput(
+        inquired_on=on or local_today(), mode=mode, trigger=trigger or triggers_of(project_)[0].key,
+        contact_ids=[c.id for c in contacts], respondent_id=contacts[0].id, on_behalf=on_behalf,
+        major_problem=major_problem is not None, major_problem_description=major_problem,
+        submission_key=secrets.token_urlsafe(16))
+    result = record_inquiry(project_, sales, data, answers or {"q_attitude": "5", "q_overall": "5"},
+                            version=version)
+    db.session.commit()
+    return result

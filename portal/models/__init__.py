@@ -8,6 +8,7 @@ from .project import PROJECT_STATUSES, Milestone, Project
 from .questionnaire import (DIMENSIONS, QUESTION_TYPES, SCALE_STYLES, TEMPLATE_KINDS, Question,
                             Questionnaire, Scale, ScaleOption, Template, TemplateVersion)
 from .response import CHANNELS, VERIFICATION_STATUSES, Answer, Attachment, Response
+from .sales_inquiry import INQUIRY_MODES, INQUIRY_TRIGGERS, InquiryContact, SalesInquiry
 from .setting import Setting
 from .survey_round import OUTBOX_KINDS, OUTBOX_STATUSES, Invitation, OutboxMessage, RoundVersion, SurveyRound
 from .user import ROLES, WIDE_ROLES, User, UserRole
@@ -20,4 +21,5 @@ __all__ = [
     "Answer", "Attachment", "Response", "Invitation", "OutboxMessage", "RoundVersion", "SurveyRound",
     "ROLES", "WIDE_ROLES", "User", "UserRole", "Setting",
     "CONTACT_MODES", "FOLLOWUP_STATES", "FollowUp", "FollowUpEvent",
+    "INQUIRY_MODES", "INQUIRY_TRIGGERS", "InquiryContact", "SalesInquiry",
 ]

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import one_of, utcnow
 
-CHANNELS = ("online", "paper", "phone", "visit", "on_behalf")
+#: how the answers came in; ``email``: a sales inquiry the client answered by e-mail
+CHANNELS = ("online", "paper", "phone", "visit", "email", "on_behalf")
 VERIFICATION_STATUSES = ("pending", "authentic", "rejected")
 
 

@@ -37,3 +37,9 @@ def can_view_project(user, project) -> bool:
 def runs_project(user, project) -> bool:
     """Issues the project's questionnaires and types in its paper forms: its own PM (DESIGN §1)."""
     return user is not None and user.has_role("pm") and project.pm_id == user.id
+
+
+def records_inquiries(user, project) -> bool:
+    """Records the project's sales inquiries and fills forms on the client's behalf: its own
+    sales owner (DESIGN §1)."""
+    return user is not None and user.has_role("sales") and project.sales_id == user.id
