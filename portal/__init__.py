@@ -114,6 +114,7 @@ BLUEPRINTS = (
     "notifications",
     "settings",
     "followups",
+    "inquiries",
 )
 
 

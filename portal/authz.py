@@ -157,3 +157,9 @@ def get_outbox_message_or_404(message_id):
     if not can_run_rounds(current_user, message.invitation.round.project):
         deny("message", message_id=message_id)
     return message
+
+
+def get_inquiry_or_404(inquiry_id):
+    """A sales inquiry, 404 if missing, 403 unless its project is visible to you."""
+    from .models import SalesInquiry
+    return _get_in_project_or_404(SalesInquiry, inquiry_id, lambda i: i.project, False, "inquiry")

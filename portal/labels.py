@@ -27,7 +27,7 @@ AUDIT_LABELS = {
     "message_copied": _l("Message copied and sent by the PM"),
 }
 CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Phone"),
-                  "visit": _l("Visit"), "on_behalf": _l("Filled on behalf")}
+                  "visit": _l("Visit"), "email": _l("E-mail"), "on_behalf": _l("Filled on behalf")}
 VERIFICATION_LABELS = {"pending": _l("Not verified yet"), "authentic": _l("Verified authentic"),
                        "rejected": _l("Rejected")}
 TEMPLATE_KIND_LABELS = {"pm_quarterly": _l("PM quarterly questionnaire"),
@@ -66,6 +66,9 @@ FOLLOWUP_ACTION_LABELS = {
 CONTACT_MODE_LABELS = {"phone": _l("Phone"), "visit": _l("Visit"), "email": _l("E-mail"),
                        "message": _l("Message / chat")}
 
+INQUIRY_MODE_LABELS = {"visit": _l("Visit"), "phone": _l("Phone"), "email": _l("E-mail")}
+INQUIRY_TRIGGER_LABELS = {"completion": _l("Project completion"), "milestone": _l("Key milestone reached")}
+
 
 def template_globals():
     return {
@@ -79,4 +82,5 @@ def template_globals():
         "message_kind_labels": MESSAGE_KIND_LABELS,
         "followup_state_labels": FOLLOWUP_STATE_LABELS, "followup_action_labels": FOLLOWUP_ACTION_LABELS,
         "contact_mode_labels": CONTACT_MODE_LABELS,
+        "inquiry_mode_labels": INQUIRY_MODE_LABELS, "inquiry_trigger_labels": INQUIRY_TRIGGER_LABELS,
     }

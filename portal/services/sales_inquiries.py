@@ -100,10 +100,14 @@ def uncovered_trigger(project, history: InquiryHistory) -> Optional[InquiryTrigg
     return None
 
 
+def due_trigger(project) -> Optional[InquiryTrigger]:
+    """What the project's sales owner should inquire after now, or None."""
+    return uncovered_trigger(project, _histories([project.id]).get(project.id, InquiryHistory()))
+
+
 def inquiry_due(project) -> bool:
     """Completed or a key milestone reached, and no inquiry since."""
-    history = _histories([project.id]).get(project.id, InquiryHistory())
-    return uncovered_trigger(project, history) is not None
+    return due_trigger(project) is not None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .. import factories
 ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
 #: parameters naming an object that belongs to a project (ownership applies)
 PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message",
-                  "followup")
+                  "followup", "inquiry")
 SKIP_ENDPOINTS = {"static", "auth.logout"}  # logout is covered by tests/blueprints/test_auth.py
 
 
@@ -71,13 +71,24 @@ def _build_world():
     followup = FollowUp(response_id=response.id, project_id=project.id, owner_id=pm_b.id, state="escalated",
                         triggers=[], escalated_to_id=r_exec.id)  # awaits r_exec; PMO may act, PM A not
     _db.session.add(followup)
+    from portal.models import SalesInquiry
+    sales_version = factories.template_version(kind="sales_visit")
+    parsed = parse_answers(sales_version, {"q_attitude": "4", "q_timeliness": "5", "q_technical": "8"},
+                           complete=True)
+    inquiry = SalesInquiry(project_id=project.id, sales_id=sales_b.id, inquired_on=date(2026, 11, 2),
+                           mode="visit", trigger="milestone", milestone_id=milestone.id, respondent_id=contact.id,
+                           major_problem=True, major_problem_description="问题", submission_key="m" * 20)
+    _db.session.add(inquiry)
+    _db.session.flush()
+    submit_response(sales_version, parsed, channel="on_behalf", project=project, origin=inquiry,
+                    contact=contact, entered_by=sales_b)
     _db.session.commit()
     ids = {
         "project": project.id, "client": client.id, "contact": contact.id, "milestone": milestone.id,
         "round": rnd.id, "invitation": inv.id, "response": response.id, "attachment": attachment.id,
         "message": message.id, "version": version.id, "template": version.template_id,
         "question": version.questions[0].id, "user": admin_target.id, "scale": version.questions[0].scale_id,
-        "notification": notification.id, "followup": followup.id, "pm_step": "classify",
+        "notification": notification.id, "followup": followup.id, "inquiry": inquiry.id, "pm_step": "classify",
         "pmo_step": "verify",
         "key": "followup.due_working_days",  # a setting the widest editor list (admin, quality) may change
     }
@@ -188,9 +199,11 @@ def test_owners_reach_their_own_project_objects(app, world, owner):
         if status == 200:
             reached.add(rule.endpoint)
     # the pages each owner must actually see (a route refusing everybody would fail here)
-    must_reach = {"projects.detail", "responses.detail", "responses.pdf"}
+    must_reach = {"projects.detail", "responses.detail", "responses.pdf", "inquiries.detail", "inquiries.pdf"}
     if role == "pm":
         must_reach |= {"rounds.status", "rounds.paper_entry"}
+    else:
+        must_reach |= {"inquiries.new"}
     assert must_reach <= reached, f"{owner} did not reach {sorted(must_reach - reached)}"
 
 

@@ -6,7 +6,6 @@ from sqlalchemy.orm import joinedload
 from ...extensions import db
 from ...models import AuditEvent, Client, Project, Response, User
 from ...navigation import home_section
-from ...services.sales_inquiries import sales_overview
 from ...services.scope import project_scope
 
 
@@ -16,12 +15,6 @@ def my_pm_projects(user):
         select(Project).where(Project.pm_id == user.id, Project.status == "active")
         .options(joinedload(Project.client)).order_by(Project.code)).all()
     return {"title": _l("My active projects"), "projects": projects}
-
-
-@home_section(20, "main/_section_sales_due.html", roles=("sales",))
-def sales_inquiries_due(user):
-    """Projects of this sales owner that are completed or reached a key milestone."""
-    return {"overview": sales_overview(user)}
 
 
 @home_section(30, "main/_section_overview.html", roles=("quality", "pmo", "exec"))

@@ -7,6 +7,7 @@ from ...authz import access, get_attachment_or_404, get_response_or_404
 from ...services.pdf.filled_response import render_filled_response
 from ...services.followups import can_view, followup_of
 from ...services.responses import answer_rows
+from ...services.sales_inquiries import inquiry_of_response
 from ...services.uploads import download_name, scan_path
 from ..pdfs.views import pdf_response
 
@@ -24,6 +25,7 @@ def detail(response_id):
     response = get_response_or_404(response_id)  # 404 if missing, 403 if its project is not yours
     followup = followup_of(response)
     return render_template("responses/detail.html", rows=answer_rows(response), response=response,
+                           inquiry=inquiry_of_response(response),
                            can_download=current_user.has_role(*SCAN_READERS),
                            followup=followup if followup is not None and can_view(current_user, followup) else None)
 
