@@ -125,10 +125,10 @@ run: deps sysdeps translations db
 	  echo "    quality1        quality department: templates; follow-up settings; reads all projects, rounds, follow-ups"; \
 	  echo "    pmo1            PMO director: edits clients and projects; verifies or reopens resolved follow-ups"; \
 	  echo "    archive1        admin department: forms received per quarter"; \
-	  echo "    exec1           executive: reads all; answers the follow-ups escalated to them"; \
+	  echo "    exec1           executive: reads all; answers escalated follow-ups; acknowledges major problems"; \
 	  echo "    pm1, pm2        project managers: rounds, invitations, paper forms, follow-ups of own projects"; \
-	  echo "    sales1, sales2  sales: own projects and contacts; projects due an inquiry"; \
-	  echo "  Sales inquiries, callbacks, complaints, rollups and archive screens come later (README)."; \
+	  echo "    sales1, sales2  sales: own projects and contacts; records sales inquiries (on behalf too)"; \
+	  echo "  Callbacks, complaints, key accounts, rollups and archive screens come later (README)."; \
 	elif [ "$$want" = 0 ]; then \
 	  echo "  Demo data skipped (DEMO=0)."; \
 	else \

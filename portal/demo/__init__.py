@@ -47,6 +47,10 @@ def load_demo_data(password, today=None):
     lines = [f"{len(users)} users, {len(clients)} clients, {len(projects)} projects"]
     from . import rounds as demo_rounds
     lines += demo_rounds.load(users, projects, today)
+    from . import followups as demo_followups
+    from . import inquiries as demo_inquiries
+    lines += demo_inquiries.load(projects, users, today)
+    lines += demo_followups.load(projects, users, today)
     return lines
 
 
@@ -82,16 +86,23 @@ def _ensure_project(i, clients, users, today):
     client = clients[i % len(clients)]
     status = "completed" if i % 7 == 3 else ("suspended" if i == 13 else "active")
     start = today - timedelta(days=420 - i * 11)
+    completed = status == "completed"
+    # a completed project ended (final acceptance reached) in the past, so its inquiry can be due;
+    # set only when the project is created, so a second run changes nothing
+    end = min(start + timedelta(days=240), today - timedelta(days=13)) if completed \
+        else start + timedelta(days=540)
     project = Project(
         code=code, name=f"{client.name[:6]}{PROJECT_KINDS[i % len(PROJECT_KINDS)]}",
         client=client, pm=users["pm1"] if i % 2 == 0 else users["pm2"],
         sales=users["sales1"] if i % 3 else users["sales2"], status=status,
-        start_date=start, end_date=start + timedelta(days=540))
+        start_date=start, end_date=end)
     project.milestones = [
         Milestone(name="项目启动", planned_date=start, reached_date=start),
         Milestone(name="初验", planned_date=start + timedelta(days=180),
-                  reached_date=start + timedelta(days=185) if i % 4 == 0 else None, is_key=True),
-        Milestone(name="终验", planned_date=start + timedelta(days=360), is_key=True),
+                  reached_date=start + timedelta(days=185) if i % 4 == 0 or completed else None,
+                  is_key=True),
+        Milestone(name="终验", planned_date=end if completed else start + timedelta(days=360),
+                  reached_date=end if completed else None, is_key=True),
     ]
     db.session.add(project)
     return project

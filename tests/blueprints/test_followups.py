@@ -104,3 +104,30 @@ def test_the_response_page_links_its_follow_up_for_those_who_may_see_it(client, 
     auth.logout()
     auth.login("sales_link")  # sales read the response but not follow-ups
     assert "/followups/" not in client.get(f"/responses/{response.id}").get_data(as_text=True)
+
+
+def test_pmo_home_counts_filter_by_project_and_pm(client, auth, followup, make, db):
+    other_pm = make.user("pm_g", roles=("pm",))
+    project = make.project(pm=other_pm, code="PRJ-OTHER")
+    version = make.template_version()
+    parsed = parse_answers(version, {"q_attitude": "1", "q_timeliness": "5", "q_technical": "9"}, complete=True)
+    submit_response(version, parsed, channel="paper", project=project, entered_by=other_pm)
+    db.session.query(FollowUp).update({"due_on": date(2026, 1, 5)})  # both overdue
+    followup.reopen_count = 2
+    db.session.commit()
+    auth.login("pmo_f")
+    home = client.get("/").get_data(as_text=True)
+    assert "Overdue across projects: 2" in home and "Reopened twice or more: 1" in home
+    assert "PRJ-OTHER" in home  # the project filter offers it
+    one = client.get(f"/followups/pmo-summary?project_id={project.id}", headers=HX).get_data(as_text=True)
+    assert "Overdue across projects: 1" in one and "Reopened twice or more: 0" in one
+    assert f"project_id={project.id}" in one and "<html" not in one
+    by_pm = client.get(f"/followups/pmo-summary?owner_id={followup.owner_id}").get_data(as_text=True)
+    assert "Overdue across projects: 1" in by_pm and "Reopened twice or more: 1" in by_pm
+    listing = client.get("/followups?reopened=2").get_data(as_text=True)
+    assert f"/followups/{followup.id}" in listing and "1 follow-up" in listing
+
+
+def test_pm_cannot_read_the_pmo_summary(client, auth, followup):
+    auth.login("pm_f")
+    assert client.get("/followups/pmo-summary").status_code == 403

@@ -98,3 +98,11 @@ class FollowUpFilterForm(FilterForm):
     owner_id = SelectField(_l("Project manager"), coerce=int_or_none)
     overdue = SelectField(_l("Overdue"), coerce=str_or_none,
                           choices=choices([("", _l("Any")), ("1", _l("Overdue only"))]))
+    reopened = SelectField(_l("Reopened"), coerce=str_or_none,
+                           choices=choices([("", _l("Any")), ("2", _l("Reopened twice or more"))]))
+
+
+class PmoHomeFilterForm(FilterForm):
+    """The PMO home's follow-up counts for one project and/or one PM."""
+    project_id = SelectField(_l("Project"), coerce=int_or_none)
+    owner_id = SelectField(_l("Project manager"), coerce=int_or_none)

@@ -15,7 +15,7 @@ from ...services import DomainError
 from ...services import followups as service
 from ...services.quarters import local_today
 from ...services.settings import setting_choices
-from .forms import FollowUpFilterForm, step_form
+from .forms import FollowUpFilterForm, PmoHomeFilterForm, step_form
 
 bp = Blueprint("followups", __name__, cli_group=None)  # `flask notify-overdue`
 #: who reads follow-ups (PM: their own; the others all of them)
@@ -43,7 +43,8 @@ def index():
     values = form.filters()
     filters = service.FollowUpFilters(
         state=values.get("state"), project_id=values.get("project_id"),
-        owner_id=values.get("owner_id"), overdue=values.get("overdue") == "1")
+        owner_id=values.get("owner_id"), overdue=values.get("overdue") == "1",
+        reopened_often=values.get("reopened") == "2")
     page = page_param(request.args)
     today = local_today()
     results = service.followups_page(current_user, filters, page=page, per_page=PER_PAGE, today=today)
@@ -135,7 +136,33 @@ def _step(followup_id, action):
 
 @home_section(18, "followups/_home.html", roles=("pm", "pmo", "exec"))
 def home_followups(user):
-    """What waits in the loop: a PM's open/overdue/reopened, PMO's overdue/escalated/to verify,
-    an executive's escalations awaiting an answer."""
+    """What waits in the loop: a PM's open/overdue/reopened, PMO's overdue/escalated/to verify
+    (filterable by project and PM), an executive's escalations awaiting an answer."""
     counts = service.home_counts(user)
-    return {"counts": counts} if counts else None
+    if not counts:
+        return None
+    context = {"counts": counts}
+    if user.has_role("pmo"):
+        context["pmo_filter"] = _pmo_filter_form(request.args)
+    return context
+
+
+def _pmo_filter_form(args):
+    form = PmoHomeFilterForm(args)
+    form.project_id.choices = [("", str(_l("All projects")))] + [
+        (p.id, f"{p.code} {p.name}") for p in service.projects_visible_to(current_user)]
+    form.owner_id.choices = [("", str(_l("All project managers")))] + [
+        (u.id, u.display_name) for u in service.owners_visible_to(current_user)]
+    return form
+
+
+@bp.route("/followups/pmo-summary")
+@access("pmo")
+def pmo_summary():
+    """The PMO home's counts for one project and/or one PM (htmx swaps them in place)."""
+    form = _pmo_filter_form(request.args)
+    values = form.filters()
+    counts = service.home_counts(current_user, project_id=values.get("project_id"),
+                                 owner_id=values.get("owner_id"))
+    return render("followups/pmo_summary.html", "followups/_pmo_counts.html", counts=counts["pmo"],
+                  filters={k: v for k, v in values.items() if k in ("project_id", "owner_id") and v})

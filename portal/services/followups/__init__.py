@@ -19,7 +19,8 @@ Import from here (``from portal.services import followups``); the modules are th
 from ...extensions import db
 from .opening import due_date_for, link_of, open_for_response, triggers_of  # connects the hook
 from .reading import (FollowUpFilters, can_view, followup_of, followup_scope, followups_page,
-                      followups_query, home_counts, is_overdue, owners_visible_to)
+                      followups_query, home_counts, is_overdue, owners_visible_to,
+                      projects_visible_to)
 from .reminders import fill_missing_due_dates, notify_overdue
 from .rules import ACTIONS, ACTIVE_STATES, ACTOR_OF, TRANSITIONS
 from .transitions import (ChangedMeanwhile, allowed_actions, apply, escalation_recipients, may_act,
@@ -31,6 +32,6 @@ __all__ = [
     "due_date_for", "link_of", "open_for_response", "triggers_of",
     "ChangedMeanwhile", "allowed_actions", "apply", "escalation_recipients", "may_act", "state_label",
     "FollowUpFilters", "can_view", "followup_of", "followup_scope", "followups_page", "followups_query",
-    "home_counts", "is_overdue", "owners_visible_to",
+    "home_counts", "is_overdue", "owners_visible_to", "projects_visible_to",
     "fill_missing_due_dates", "notify_overdue",
 ]

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
@@ -48,6 +48,7 @@ class FollowUpFilters:
     owner_id: int | None = None
     overdue: bool = False
     escalated_to_id: int | None = None
+    reopened_often: bool = False  # reopened twice or more: the signal PMO looks for
 
 
 def followups_query(user, filters: FollowUpFilters, today: date | None = None):
@@ -65,6 +66,8 @@ def followups_query(user, filters: FollowUpFilters, today: date | None = None):
         query = query.where(FollowUp.escalated_to_id == filters.escalated_to_id)
     if filters.overdue:
         query = query.where(_overdue_condition(today))
+    if filters.reopened_often:
+        query = query.where(FollowUp.reopen_count >= 2)
     return query
 
 
@@ -72,7 +75,7 @@ def followups_page(user, filters: FollowUpFilters, *, page=1, per_page=50, today
     """One page (``.items``, ``.total``) of the follow-ups ``user`` may see, oldest due first."""
     from ..listing import paginate
     query = (followups_query(user, filters, today)
-             .options(joinedload(FollowUp.project), joinedload(FollowUp.owner))
+             .options(joinedload(FollowUp.project), joinedload(FollowUp.owner), joinedload(FollowUp.response))
              .order_by(FollowUp.due_on.is_(None), FollowUp.due_on, FollowUp.id))
     return paginate(query, page, per_page)
 
@@ -83,6 +86,12 @@ def owners_visible_to(user):
     return list(db.session.scalars(select(User).where(User.id.in_(owners)).order_by(User.display_name)))
 
 
+def projects_visible_to(user):
+    """The projects of the follow-ups ``user`` may see (the PMO home's project filter)."""
+    ids = followups_query(user, FollowUpFilters()).with_only_columns(FollowUp.project_id).distinct()
+    return list(db.session.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.code)))
+
+
 def _counts(user, where, **named):
     """One aggregate query: {name: how many of the visible follow-ups matching ``where`` meet it}."""
     query = (select(*(func.coalesce(func.sum(case((cond, 1), else_=0)), 0) for cond in named.values()))
@@ -91,17 +100,21 @@ def _counts(user, where, **named):
     return dict(zip(named, db.session.execute(query).one()))
 
 
-def home_counts(user, today: date | None = None) -> dict:
+def home_counts(user, today: date | None = None, *, project_id=None, owner_id=None) -> dict:
     """What waits for ``user``: PM open/overdue/reopened of their own; PMO overdue/escalated/
-    to verify across all; exec the escalations awaiting their answer (one query per role)."""
+    to verify/reopened twice or more across all projects (or one project, one PM); exec the
+    escalations awaiting their answer (one query per role)."""
     today = today or local_today()
     counts = {}
     if user.has_role("pm"):
         counts["pm"] = _counts(user, FollowUp.owner_id == user.id, open=FollowUp.state.in_(ACTIVE_STATES),
                                overdue=_overdue_condition(today), reopened=FollowUp.state == "reopened")
     if user.has_role("pmo"):
-        counts["pmo"] = _counts(user, True, overdue=_overdue_condition(today),
-                                escalated=FollowUp.state == "escalated", to_verify=FollowUp.state == "resolved")
+        where = and_(FollowUp.project_id == project_id if project_id else true(),
+                     FollowUp.owner_id == owner_id if owner_id else true())
+        counts["pmo"] = _counts(user, where, overdue=_overdue_condition(today),
+                                escalated=FollowUp.state == "escalated", to_verify=FollowUp.state == "resolved",
+                                reopened_often=FollowUp.reopen_count >= 2)
     if user.has_role("exec"):
         counts["exec"] = _counts(user, FollowUp.escalated_to_id == user.id,
                                  escalated=FollowUp.state == "escalated")
