@@ -56,6 +56,9 @@ FOLLOWUP_STATE_LABELS = {
     "answered": _l("Escalation answered"), "resolved": _l("Resolved, awaiting PMO"),
     "closed": _l("Closed (verified)"), "reopened": _l("Reopened"),
 }
+#: the badge colour of each state: waiting on the PM, on someone else, done, or back again
+FOLLOWUP_STATE_BADGES = {"open": "info", "contacted": "info", "escalated": "warn", "answered": "info",
+                         "resolved": "warn", "closed": "ok", "reopened": "bad"}
 FOLLOWUP_ACTION_LABELS = {
     "opened": _l("Opened from the response"), "classify": _l("Classify the problem"),
     "record_contact": _l("Record the contact with the client"),
@@ -80,7 +83,7 @@ def template_globals():
         "language_switch_labels": LANGUAGE_SWITCH_LABELS,
         "invitation_state_labels": INVITATION_STATE_LABELS, "outbox_status_labels": OUTBOX_STATUS_LABELS,
         "message_kind_labels": MESSAGE_KIND_LABELS,
-        "followup_state_labels": FOLLOWUP_STATE_LABELS, "followup_action_labels": FOLLOWUP_ACTION_LABELS,
+        "followup_state_labels": FOLLOWUP_STATE_LABELS, "followup_state_badges": FOLLOWUP_STATE_BADGES, "followup_action_labels": FOLLOWUP_ACTION_LABELS,
         "contact_mode_labels": CONTACT_MODE_LABELS,
         "inquiry_mode_labels": INQUIRY_MODE_LABELS, "inquiry_trigger_labels": INQUIRY_TRIGGER_LABELS,
     }

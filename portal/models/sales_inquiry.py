@@ -78,4 +78,4 @@ class InquiryContact(db.Model):
     function: Mapped[str] = mapped_column(String(32))
 
     inquiry: Mapped[SalesInquiry] = relationship(back_populates="people_met")
-    contact = relationship("Contact")
+    contact = relationship("Contact", lazy="joined")  # always shown with its row

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Project, SalesInquiry
+from ..models import Project, SalesInquiry, User
 from ..models.base import utcnow
 from . import DomainError
 from .audit import record_event
@@ -65,7 +65,8 @@ def awaiting_acknowledgement(limit=20) -> list:
     """Major problems no executive has acknowledged yet, oldest first."""
     return db.session.scalars(
         select(SalesInquiry).where(SalesInquiry.major_problem.is_(True), SalesInquiry.acknowledged_at.is_(None))
-        .options(joinedload(SalesInquiry.project).joinedload(Project.client), joinedload(SalesInquiry.sales))
+        .options(joinedload(SalesInquiry.project).joinedload(Project.client),
+                 joinedload(SalesInquiry.sales).lazyload(User.role_rows))
         .order_by(SalesInquiry.created_at, SalesInquiry.id).limit(limit)).all()
 
 

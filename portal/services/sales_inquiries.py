@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import Contact, INQUIRY_MODES, InquiryContact, Project, SalesInquiry
+from ..models import Contact, INQUIRY_MODES, InquiryContact, Project, Response, SalesInquiry, User
 from ..models.base import utcnow
 from . import DomainError
 from .answers import AnswersInvalid, parse_answers
@@ -278,7 +278,8 @@ def inquiry_versions(prefer_language=None):
 def _listing():
     return (select(SalesInquiry)
             .options(joinedload(SalesInquiry.project).joinedload(Project.client),
-                     joinedload(SalesInquiry.sales), joinedload(SalesInquiry.response),
+                     joinedload(SalesInquiry.sales).lazyload(User.role_rows),
+                     joinedload(SalesInquiry.response).lazyload(Response.answers),  # lists show neither
                      joinedload(SalesInquiry.respondent))
             .order_by(SalesInquiry.inquired_on.desc(), SalesInquiry.id.desc()))
 

@@ -19,6 +19,7 @@ from tests import factories
 WAIT = 15000  # ms, for every expect: the live server answers in another thread
 SHOTS = "/tmp/shots"
 BROWSER_LOCALE = {"zh": "zh-CN", "en": "en-US"}
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 EN_SALES_VISIT_QUESTIONS = [
     dict(code="attitude", text="The project team's service attitude", type="scale", scale="sat5_b",
@@ -42,8 +43,10 @@ WORDS = {
     "en": dict(sales="Sam Sales", exec="Erin Exec", pm="Paul PM", pmo="Olga PMO",
                client="Metro Operations Ltd", buyer="Bob Buyer", ops="Olive Ops", project="Comms maintenance",
                low="Dissatisfied", good="Satisfied",
-               opinion="Night-time faults take too long to fix.", problem="The core switch failed twice; the client may change supplier.",
-               ack="The technical director visits the client next week.", contact_note="The client agreed to wait a month.",
+               opinion="Night-time faults take too long to fix.",
+               problem="The core switch failed twice; the client may change supplier.",
+               ack="The technical director visits the client next week.",
+               contact_note="The client agreed to wait a month.",
                cause="Too few spare parts, no night shift.", corrective="Restock spares, add a night shift.",
                preventive="Count the spares every quarter.", reason="It needs resources at company level.",
                answer="Night shift approved; explained to the client.", resolve_note="The client confirms it is fixed.",
@@ -51,8 +54,8 @@ WORDS = {
 }
 
 #: the timeline of a follow-up that went the whole way, in order
-LOOP = ("opened", "record_contact", "record_cause_and_actions", "escalate", "answer_escalation", "resolve",
-        "verify")
+LOOP = ("opened", "record_contact", "record_cause_and_actions", "classify", "escalate", "answer_escalation",
+        "resolve", "verify")
 
 
 def text(lang, message, **variables):
@@ -82,7 +85,7 @@ def open_as(browser, live_server):
         page.fill("input[name=password]", factories.PASSWORD)
         page.click("button[type=submit].primary")
         page.wait_for_url(lambda url: "/login" not in url)
-        assert page.locator("html").get_attribute("lang") == BROWSER_LOCALE[lang].replace("en-US", "en")
+        assert page.locator("html").get_attribute("lang") == HTML_LANG[lang]  # the user's own language
         return page
 
     yield sign_in
@@ -219,30 +222,36 @@ def test_inquiry_major_problem_and_followup_loop(open_as, make, db, lang):
     for value in (w["cause"], w["corrective"], w["preventive"]):
         expect(facts).to_contain_text(value)
 
+    with _step(pm, lang, "classify") as form:  # the PM sorts the problem (DESIGN §4.1.6)
+        form.locator("select[name='classify-direction']").select_option("attitude")
+        form.locator("select[name='classify-problem_type']").select_option("complaint")
+    _expect_box(pm, lang, "contacted", 4)
+
     with _step(pm, lang, "escalate") as form:
         form.locator("select[name='escalate-to']").select_option(label=w["exec"])
         form.locator("textarea[name='escalate-reason']").fill(w["reason"])
-    _expect_box(pm, lang, "escalated", 4)
+    _expect_box(pm, lang, "escalated", 5)
     expect(facts).to_contain_text(w["reason"])
-    expect(box.locator("form")).to_have_count(0)  # the PM waits for the executive
+    expect(box.locator("form").locator("button")).to_have_text(  # the PM waits for the executive
+        [text(lang, FOLLOWUP_ACTION_LABELS["classify"])])
 
     # 4. the executive: home → escalations awaiting an answer → the follow-up → answer
     _open_followup_from_home(executive, lang, text(lang, "Escalations awaiting your answer: %(n)d", n=1), project)
     assert executive.url == followup_url
-    _expect_box(executive, lang, "escalated", 4)
+    _expect_box(executive, lang, "escalated", 5)
     with _step(executive, lang, "answer_escalation") as form:
         form.locator("textarea[name='answer_escalation-answer']").fill(w["answer"])
-    _expect_box(executive, lang, "answered", 5)
+    _expect_box(executive, lang, "answered", 6)
     expect(executive.locator("#followup-box dl.props")).to_contain_text(w["answer"])
 
     # 5. the PM sees the answer and resolves
     pm.reload()
-    _expect_box(pm, lang, "answered", 5)
+    _expect_box(pm, lang, "answered", 6)
     expect(facts).to_contain_text(w["answer"])
     expect(facts).to_contain_text(w["exec"])
     with _step(pm, lang, "resolve") as form:
         form.locator("textarea[name='resolve-note']").fill(w["resolve_note"])
-    _expect_box(pm, lang, "resolved", 6)
+    _expect_box(pm, lang, "resolved", 7)
 
     # 6. PMO: home → awaiting verification → the follow-up → Verify and close
     pmo = open_as("pmo_" + lang, lang)

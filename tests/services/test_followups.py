@@ -124,6 +124,7 @@ def ready_followup(world, db, state):
     f = followup_of(submit(world, {"q_opinion": "意见"}))
     f.state, f.contacted_at, f.contact_how = state, datetime(2026, 3, 1), "phone"
     f.cause = f.corrective_action = f.preventive_action = "x"
+    f.direction, f.problem_type = "technical", "complaint"
     f.escalated_to_id = world["exec"].id
     db.session.commit()
     return f
@@ -190,12 +191,15 @@ def test_the_whole_loop_with_escalation_and_two_reopenings(world, db):
         svc.apply(f, action, actor=actor, expected_version=f.version, **fields)
         db.session.commit()
 
-    step("classify", world["pm"], direction="attitude", problem_type="complaint")
     step("escalate", world["pm"], to=world["exec2"].id, reason="需协调")
     assert not svc.may_act(world["exec"], f, "answer_escalation")
     step("answer_escalation", world["exec2"], answer="已向客户说明")
     step("record_contact", world["pm"], how="visit")
     step("record_cause_and_actions", world["pm"], cause="c", corrective_action="a", preventive_action="p")
+    with pytest.raises(DomainError, match="Classify|分类"):
+        step("resolve", world["pm"])  # sort the problem first (DESIGN §4.1.6)
+    db.session.rollback()
+    step("classify", world["pm"], direction="attitude", problem_type="complaint")
     step("resolve", world["pm"])
     step("reopen", world["pmo"], reason="客户不满意")
     assert (f.state, f.reopen_count, f.resolved_at) == ("reopened", 1, None)
@@ -253,7 +257,8 @@ def test_lists_are_scoped_and_home_counts_add_up(world, db):
     assert svc.followups_page(world["admin"], svc.FollowUpFilters(), today=today).total == 0
     assert svc.followups_page(world["quality"], svc.FollowUpFilters(overdue=True), today=today).total == 1
     assert svc.home_counts(world["pm"], today)["pm"] == {"open": 2, "overdue": 1, "reopened": 0}
-    assert svc.home_counts(world["pmo"], today)["pmo"] == {"overdue": 1, "escalated": 1, "to_verify": 0}
+    assert svc.home_counts(world["pmo"], today)["pmo"] == {"overdue": 1, "escalated": 1, "to_verify": 0,
+                                                        "reopened_often": 0}
     assert svc.home_counts(world["exec"], today)["exec"] == {"escalated": 1}
     assert svc.home_counts(world["exec2"], today)["exec"] == {"escalated": 0}
 

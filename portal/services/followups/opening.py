@@ -79,7 +79,8 @@ def _on_response_submitted(response, **_extra):
 
 
 def _reasons(triggers):
-    return ", ".join(sorted({t["code"] for t in triggers}))
+    """The timeline's first note: the questions that opened it, as the form asked them."""
+    return "; ".join(dict.fromkeys(t["question"] for t in triggers))
 
 
 def link_of(followup) -> str:

@@ -6,7 +6,7 @@ from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
-from ...models import FollowUp, Project, User
+from ...models import FollowUp, Project, Response, User
 from ..quarters import local_today
 from .rules import ACTIVE_STATES
 
@@ -75,7 +75,8 @@ def followups_page(user, filters: FollowUpFilters, *, page=1, per_page=50, today
     """One page (``.items``, ``.total``) of the follow-ups ``user`` may see, oldest due first."""
     from ..listing import paginate
     query = (followups_query(user, filters, today)
-             .options(joinedload(FollowUp.project), joinedload(FollowUp.owner), joinedload(FollowUp.response))
+             .options(joinedload(FollowUp.project), joinedload(FollowUp.owner).lazyload(User.role_rows),
+                      joinedload(FollowUp.response).lazyload(Response.answers))  # lists show neither
              .order_by(FollowUp.due_on.is_(None), FollowUp.due_on, FollowUp.id))
     return paginate(query, page, per_page)
 
@@ -83,13 +84,15 @@ def followups_page(user, filters: FollowUpFilters, *, page=1, per_page=50, today
 def owners_visible_to(user):
     """The PMs owning follow-ups ``user`` may see (the list's PM filter)."""
     owners = followups_query(user, FollowUpFilters()).with_only_columns(FollowUp.owner_id).distinct()
-    return list(db.session.scalars(select(User).where(User.id.in_(owners)).order_by(User.display_name)))
+    return db.session.execute(select(User.id, User.display_name).where(User.id.in_(owners))
+                              .order_by(User.display_name)).all()  # rows with .id, .display_name
 
 
 def projects_visible_to(user):
     """The projects of the follow-ups ``user`` may see (the PMO home's project filter)."""
     ids = followups_query(user, FollowUpFilters()).with_only_columns(FollowUp.project_id).distinct()
-    return list(db.session.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.code)))
+    return db.session.execute(select(Project.id, Project.code, Project.name).where(Project.id.in_(ids))
+                              .order_by(Project.code)).all()  # rows with .id, .code, .name
 
 
 def _counts(user, where, **named):

@@ -108,6 +108,8 @@ def _do_resolve(f, actor, fields, now):
         raise DomainError(_("Record the contact with the client first."))
     if not (f.cause and f.corrective_action and f.preventive_action):
         raise DomainError(_("Record the cause, the corrective and the preventive action first."))
+    if not (f.direction and f.problem_type):  # the rollups count problems by both (DESIGN §6)
+        raise DomainError(_("Classify the problem (direction and type) first."))
     f.resolved_at = now
     return (fields.get("note") or "").strip() or None
 
