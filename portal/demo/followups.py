@@ -249,6 +249,9 @@ def _walk(followup, plan, story, exec_user, pmo) -> int:
     for action in done:
         expected = svc.TRANSITIONS[(expected, action)]
     taken = 0
+    opened = followup.events[0]
+    if not done and opened.action == "opened" and opened.at > followup.response.submitted_at:
+        opened.at = followup.created_at = followup.response.submitted_at  # opened as the answers came in
     for n in range(len(done), len(actions)):
         action = actions[n]
         if followup.state != expected or (expected, action) not in svc.TRANSITIONS:
@@ -257,13 +260,32 @@ def _walk(followup, plan, story, exec_user, pmo) -> int:
         actor = (followup.owner if who == "owner" else pmo if who == "pmo"
                  else db.session.get(User, followup.escalated_to_id))
         fields = story.fields(action, actions[:n].count(action), exec_user)
-        if action == "record_contact":  # a couple of days after the answers came in, not today
-            fields["at"] = min(followup.response.submitted_at
-                               + timedelta(days=2 + 7 * actions[:n].count(action)), utcnow())
+        when = _when(followup, n, len(actions))
+        if action == "record_contact":
+            fields["at"] = when
         svc.apply(followup, action, actor=actor, expected_version=followup.version, **fields)
+        _backdate(followup, action, when)
         expected = svc.TRANSITIONS[(expected, action)]
         taken += 1
     return taken
+
+
+#: the timestamp each step sets besides its timeline entry
+STEP_TIMES = {"escalate": "escalated_at", "answer_escalation": "answered_at", "resolve": "resolved_at",
+              "verify": "verified_at"}
+
+
+def _when(followup, n, steps):
+    """When the demo's ``n``-th step happened: a day or two apart from the answers on, and
+    always before now, in order (so the timeline reads like weeks of work, not one load)."""
+    spread = followup.response.submitted_at + timedelta(days=1 + 2 * n, hours=2 + n)
+    return min(spread, utcnow() - timedelta(minutes=10 * (steps - n)))
+
+
+def _backdate(followup, action, when):
+    followup.events[-1].at = when
+    if action in STEP_TIMES:
+        setattr(followup, STEP_TIMES[action], when)
 
 
 def _make_overdue(followup, today):
