@@ -18,6 +18,8 @@ _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 #: outside requests transactions begin IMMEDIATE unless this is turned off (e.g. a test thread
 #: that only reads while a live server writes)
 _immediate_outside_requests: ContextVar[bool] = ContextVar("immediate_outside_requests", default=True)
+#: set by background jobs: their transactions begin as they say, whatever request runs them
+_job_mode: ContextVar[bool | None] = ContextVar("job_mode", default=None)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -26,6 +28,8 @@ def sqlite_uri_for(instance_path):
 
 
 def wants_immediate():
+    if _job_mode.get() is not None:
+        return _job_mode.get()
     if _write_intent.get():
         return True
     if has_request_context():
@@ -40,6 +44,22 @@ def deferred_outside_requests():
         yield
     finally:
         _immediate_outside_requests.reset(token)
+
+
+@contextmanager
+def job_transactions():
+    """A background job's transactions begin deferred (it reads and reports progress on other
+    connections) until ``job_writes()`` says it now writes."""
+    token = _job_mode.set(False)
+    try:
+        yield
+    finally:
+        _job_mode.reset(token)
+
+
+def job_writes():
+    """From now on the job's transactions take the write lock up front (until the job ends)."""
+    _job_mode.set(True)
 
 
 @contextmanager

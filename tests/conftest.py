@@ -7,6 +7,7 @@ import os
 import re
 
 os.environ.setdefault("ARGON2_PROFILE", "fast")  # cheaper Argon2id for test logins (see passwords.py)
+os.environ["JOBS_IMMEDIATE"] = "1"  # background jobs run in-process at commit (one test runs a real worker)
 
 import pytest
 from flask.testing import FlaskClient

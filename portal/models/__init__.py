@@ -1,8 +1,11 @@
 """One module per aggregate; imported here so Alembic sees every table."""
 from .audit import AuditEvent
 from .base import LANGUAGES
+from .callback import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackDraw, CallbackTask
+from .case import IMPORT_STATES, PRIORITIES, CaseImport, ImportMapping, ServiceCase
 from .client import CONTACT_FUNCTIONS, Client, Contact
 from .followup import CONTACT_MODES, FOLLOWUP_STATES, FollowUp, FollowUpEvent
+from .job import JOB_STATES, Job
 from .notification import Notification
 from .project import PROJECT_STATUSES, Milestone, Project
 from .questionnaire import (DIMENSIONS, QUESTION_TYPES, SCALE_STYLES, TEMPLATE_KINDS, Question,
@@ -22,4 +25,6 @@ __all__ = [
     "ROLES", "WIDE_ROLES", "User", "UserRole", "Setting",
     "CONTACT_MODES", "FOLLOWUP_STATES", "FollowUp", "FollowUpEvent",
     "INQUIRY_MODES", "INQUIRY_TRIGGERS", "InquiryContact", "SalesInquiry",
+    "ATTEMPT_OUTCOMES", "TASK_STATES", "CallAttempt", "CallbackDraw", "CallbackTask",
+    "IMPORT_STATES", "PRIORITIES", "CaseImport", "ImportMapping", "ServiceCase", "JOB_STATES", "Job",
 ]

@@ -4,7 +4,8 @@ stored value, else the registered default. ``set_setting`` validates by kind, st
 and audits the change; it flushes, the caller commits.
 
 Kinds: ``int``, ``float``, ``list`` (entries ``{"code", "zh", "en"}``), ``user_ids`` (ids of
-users holding ``user_role``) and ``dates`` (ISO date → ``"workday"`` | ``"holiday"``).
+users holding ``user_role``), ``dates`` (ISO date → ``"workday"`` | ``"holiday"``) and
+``priority_map`` (a ticket system's priority word, lower-case → ``P1``…``P4``).
 """
 import copy
 import math
@@ -22,7 +23,8 @@ from . import DomainError
 from .audit import record_event
 from .quarters import MAX_YEAR, MIN_YEAR
 
-KINDS = ("int", "float", "list", "user_ids", "dates")
+KINDS = ("int", "float", "list", "user_ids", "dates", "priority_map")
+PRIORITY_CODES = ("P1", "P2", "P3", "P4")
 DAY_KINDS = ("workday", "holiday")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_ENTRIES = 200
@@ -90,6 +92,29 @@ SPECS = {spec.key: spec for spec in (
            "the holidays and make-up days of a year the calendar does not know yet. A year with any "
            "line here counts as known: enter all of its holidays and make-up working days."),
         editors=("admin",)),
+    *(SettingSpec(
+        f"callback.rate_{p.lower()}", "float", rate,
+        _l("Callback rate %(priority)s", priority=p),
+        _l("Share of the quarter's closed %(priority)s cases whose reporters the quality desk must "
+           "reach (0–1; 0.8 = 80 %%).", priority=p),
+        editors=("admin", "quality"), minimum=0.0, maximum=1.0)
+      for p, rate in (("P1", 0.8), ("P2", 0.5), ("P3", 0.2), ("P4", 0.05))),
+    SettingSpec(
+        "callback.max_attempts", "int", 3,
+        _l("Call attempts before a replacement"),
+        _l("A reporter not reached after this many attempts (no answer, busy) is replaced by another "
+           "case drawn at random; a refusal or a wrong number is replaced at once."),
+        editors=("admin", "quality"), minimum=1, maximum=20),
+    SettingSpec(
+        "cases.priority_map", "priority_map", {
+            "p1": "P1", "1": "P1", "critical": "P1", "urgent": "P1", "紧急": "P1", "特急": "P1",
+            "p2": "P2", "2": "P2", "high": "P2", "major": "P2", "高": "P2", "重要": "P2",
+            "p3": "P3", "3": "P3", "medium": "P3", "normal": "P3", "中": "P3", "一般": "P3",
+            "p4": "P4", "4": "P4", "low": "P4", "minor": "P4", "低": "P4", "轻微": "P4"},
+        _l("Ticket priorities"),
+        _l("How the ticket system's priority values map to P1–P4, one per line (e.g. 紧急 = P1). "
+           "Values are matched ignoring case; “1 - Critical” matches through its parts."),
+        editors=("admin", "quality")),
 )}
 
 
@@ -155,7 +180,7 @@ def _typed(spec, value):
         return [dict(e) for e in value]
     if spec.kind == "user_ids":
         return [int(v) for v in value]
-    return copy.deepcopy(dict(value))
+    return copy.deepcopy(dict(value))  # dates, priority_map
 
 
 def _error(message):
@@ -237,8 +262,25 @@ def _validate_dates(spec, value):
     return dict(sorted(result.items()))
 
 
+def _validate_priority_map(spec, value):
+    if not isinstance(value, dict) or not value:
+        raise _error(_("Enter at least one value = priority line."))
+    if len(value) > MAX_ENTRIES:
+        raise _error(_("At most %(num)d entries.", num=MAX_ENTRIES))
+    result = {}
+    for raw, priority in value.items():
+        word = " ".join(str(raw).split()).lower()
+        if not word or len(word) > 40:
+            raise _error(_("Each value needs 1 to 40 characters."))
+        if priority not in PRIORITY_CODES:
+            raise _error(_("%(value)s: the priority must be P1, P2, P3 or P4.", value=word))
+        result[word] = priority
+    return dict(sorted(result.items(), key=lambda item: (item[1], item[0])))
+
+
 _VALIDATORS = {"int": _validate_int, "float": _validate_float, "list": _validate_list,
-               "user_ids": _validate_user_ids, "dates": _validate_dates}
+               "user_ids": _validate_user_ids, "dates": _validate_dates,
+               "priority_map": _validate_priority_map}
 
 
 # --- the text the settings screen edits ---------------------------------------------------------
@@ -251,6 +293,8 @@ def setting_as_text(key, value) -> str:
         return "\n".join(f"{e['code']} | {e['zh']} | {e['en']}" for e in value)
     if kind == "dates":
         return "\n".join(f"{day} {what}" for day, what in value.items())
+    if kind == "priority_map":
+        return "\n".join(f"{word} = {priority}" for word, priority in value.items())
     if kind == "user_ids":
         return ", ".join(str(v) for v in value)
     return f"{value:g}" if kind == "float" else str(value)
@@ -297,6 +341,14 @@ def setting_from_text(key, text):
                 raise _error(_("Line %(num)d: %(day)s is listed twice.", num=n, day=day))
             days[day] = parts[1].lower()
         return days
+    if kind == "priority_map":
+        mapping = {}
+        for n, line in lines:
+            word, sep, priority = line.rpartition("=")
+            if not sep or not word.strip():
+                raise _error(_("Line %(num)d: write a value = a priority, e.g. 紧急 = P1.", num=n))
+            mapping[word.strip()] = priority.strip().upper()
+        return mapping
     try:
         return [int(v) for v in re.split(r"[\s,]+", text) if v]
     except ValueError:

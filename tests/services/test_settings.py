@@ -156,5 +156,18 @@ def test_bad_text_is_refused_at_the_value_field(key, text):
 
 def test_every_spec_has_a_label_and_help_and_known_kind():
     for spec in SPECS.values():
-        assert str(spec.label) and str(spec.help) and spec.kind in ("int", "float", "list", "user_ids", "dates")
+        assert str(spec.label) and str(spec.help) and spec.kind in ("int", "float", "list", "user_ids", "dates", "priority_map")
         assert set(spec.editors) <= {"admin", "quality"} and "admin" in spec.editors
+
+
+def test_a_priority_map_is_read_from_lines_normalized_and_checked(make):
+    from portal.services.settings import get_setting, set_setting, setting_as_text, setting_from_text
+    admin = make.user(roles=("admin",))
+    assert get_setting("cases.priority_map")["紧急"] == "P1"
+    value = setting_from_text("cases.priority_map", "Sev 1 = p1\n  严重  =P2\n")
+    assert set_setting("cases.priority_map", value, actor=admin) == {"sev 1": "P1", "严重": "P2"}
+    assert setting_as_text("cases.priority_map", get_setting("cases.priority_map")) == "sev 1 = P1\n严重 = P2"
+    with pytest.raises(DomainError):
+        set_setting("cases.priority_map", {"x": "P5"}, actor=admin)
+    with pytest.raises(DomainError):
+        setting_from_text("cases.priority_map", "no equals sign")

@@ -19,7 +19,7 @@ class UsersSettingForm(DataForm):
 
 
 FORMS = {"int": NumberSettingForm, "float": NumberSettingForm, "list": LinesSettingForm,
-         "dates": LinesSettingForm, "user_ids": UsersSettingForm}
+         "dates": LinesSettingForm, "priority_map": LinesSettingForm, "user_ids": UsersSettingForm}
 
 
 def setting_form(spec, value=None, bind=True):
