@@ -115,6 +115,8 @@ BLUEPRINTS = (
     "settings",
     "followups",
     "inquiries",
+    "cases",
+    "callbacks",
 )
 
 

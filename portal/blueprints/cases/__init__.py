@@ -1,0 +1,3 @@
+"""Importing closed service tickets (quality, admin): upload, column mapping with a preview,
+the import as a background job, the import history and its error lists; `flask import-cases`."""
+from .views import bp  # noqa: F401
