@@ -19,6 +19,8 @@ endif
 
 WORKERS ?= 3
 THREADS ?= 4
+# background job worker threads started beside gunicorn (imports; portal.jobs)
+JOB_WORKERS ?= 2
 # pytest -n: parallel workers (on PostgreSQL each worker gets its own database: tests/pg_workers.py)
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
@@ -137,7 +139,9 @@ run: deps sysdeps translations db
 	echo; \
 	echo "  Satisfaction Portal: http://127.0.0.1:$${PORT:-8000}/"; \
 	echo
-	exec $(VENV)/bin/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $(WORKERS) \
+	$(VENV)/bin/huey_consumer portal.jobs.worker.huey --workers $(JOB_WORKERS) --worker-type thread & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:$${PORT:-8000} --workers $(WORKERS) \
 	  --worker-class gthread --threads $(THREADS) --no-control-socket --access-logfile - wsgi:app
 
 test: test-deps test-sysdeps translations
@@ -179,6 +183,7 @@ initial-migration: deps
 bench: deps
 	$(PY) bench/sqlite_writes.py
 	$(PY) bench/pdf_render.py
+	$(PY) bench/import_cases.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

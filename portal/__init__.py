@@ -117,6 +117,7 @@ BLUEPRINTS = (
     "inquiries",
     "cases",
     "callbacks",
+    "jobs",
 )
 
 

@@ -46,6 +46,10 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # None: <instance>/uploads
+    #: ticket exports (services/cases): the largest file accepted, and for XLSX the most its
+    #: members may unzip to in total (a zip bomb is refused before anything reads it)
+    CASE_IMPORT_MAX_BYTES = int(os.environ.get("CASE_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+    CASE_IMPORT_MAX_UNZIPPED = int(os.environ.get("CASE_IMPORT_MAX_UNZIPPED", str(200 * 1024 * 1024)))
 
     WTF_CSRF_TIME_LIMIT = None  # token bound to the session, which itself expires
 

@@ -72,6 +72,18 @@ CONTACT_MODE_LABELS = {"phone": _l("Phone"), "visit": _l("Visit"), "email": _l("
 INQUIRY_MODE_LABELS = {"visit": _l("Visit"), "phone": _l("Phone"), "email": _l("E-mail")}
 INQUIRY_TRIGGER_LABELS = {"completion": _l("Project completion"), "milestone": _l("Key milestone reached")}
 
+ATTEMPT_OUTCOME_LABELS = {"reached": _l("Reached"), "no_answer": _l("Nobody answered"), "busy": _l("Busy"),
+                          "wrong_number": _l("Wrong number"), "refused": _l("Refused")}
+TASK_STATE_LABELS = {"open": _l("To be called"), "reached": _l("Called back"),
+                     "failed": _l("Replaced by another case")}
+IMPORT_STATE_LABELS = {"imported": _l("Imported"), "rejected": _l("Rejected: nothing imported"),
+                       "failed": _l("Failed")}
+JOB_KIND_LABELS = {"import_cases": _l("Ticket import")}
+JOB_STATE_LABELS = {"queued": _l("Waiting to start"), "running": _l("Running"), "done": _l("Done"),
+                    "failed": _l("Failed"), "interrupted": _l("Interrupted")}
+JOB_STAGE_LABELS = {"reading": _l("Reading the file"), "checking": _l("Checking the rows"),
+                    "writing": _l("Saving")}
+
 
 def template_globals():
     return {
@@ -86,4 +98,7 @@ def template_globals():
         "followup_state_labels": FOLLOWUP_STATE_LABELS, "followup_state_badges": FOLLOWUP_STATE_BADGES, "followup_action_labels": FOLLOWUP_ACTION_LABELS,
         "contact_mode_labels": CONTACT_MODE_LABELS,
         "inquiry_mode_labels": INQUIRY_MODE_LABELS, "inquiry_trigger_labels": INQUIRY_TRIGGER_LABELS,
+        "job_kind_labels": JOB_KIND_LABELS, "job_state_labels": JOB_STATE_LABELS,
+        "job_stage_labels": JOB_STAGE_LABELS, "import_state_labels": IMPORT_STATE_LABELS,
+        "attempt_outcome_labels": ATTEMPT_OUTCOME_LABELS, "task_state_labels": TASK_STATE_LABELS,
     }

@@ -23,7 +23,7 @@ from .. import factories
 ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
 #: parameters naming an object that belongs to a project (ownership applies)
 PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message",
-                  "followup", "inquiry")
+                  "followup", "inquiry", "task")
 SKIP_ENDPOINTS = {"static", "auth.logout"}  # logout is covered by tests/blueprints/test_auth.py
 
 
@@ -83,8 +83,21 @@ def _build_world():
     submit_response(sales_version, parsed, channel="on_behalf", project=project, origin=inquiry,
                     contact=contact, entered_by=sales_b)
     _db.session.commit()
+    from portal.models import CallbackDraw, CallbackTask, CaseImport, Job, ServiceCase
+    case = ServiceCase(external_id="M-1", project_id=project.id, priority="P1", reporter="王", quarter="2026Q4",
+                       closed_at=datetime(2026, 11, 2))
+    draw = CallbackDraw(quarter="2026Q4", priority="P1", seed=1, rate=0.8, closed=1, required=1, added=1,
+                        reason="first")
+    _db.session.add_all([case, draw])
+    _db.session.flush()
+    task = CallbackTask(case_id=case.id, draw_id=draw.id, quarter="2026Q4", priority="P1", rank="0")
+    imp = CaseImport(file_name="t.csv", sha256="0" * 64, state="imported", mapping={})
+    job = Job(kind="import_cases", state="done", started_by_id=pm_b.id, params={})
+    _db.session.add_all([task, imp, job])
+    _db.session.commit()
     ids = {
-        "project": project.id, "client": client.id, "contact": contact.id, "milestone": milestone.id,
+        "project": project.id, "task": task.id, "import": imp.id, "job": job.id, "kind": "csv",
+        "quarter": "2026Q4", "client": client.id, "contact": contact.id, "milestone": milestone.id,
         "round": rnd.id, "invitation": inv.id, "response": response.id, "attachment": attachment.id,
         "message": message.id, "version": version.id, "template": version.template_id,
         "question": version.questions[0].id, "user": admin_target.id, "scale": version.questions[0].scale_id,

@@ -1,0 +1,189 @@
+"""The callback queue (DESIGN §4.3.3, §4.3.5): each agent's calls, every attempt logged, and the
+callback record sheet of a reached call, recorded through ``submit_response`` (channel
+``phone``) so low scores and comments open follow-ups like every other channel.
+
+The desk is independent: only the quality department changes tasks, attempts and callback
+responses. PMs and sales read the calls of their own projects; pmo, exec and admin read all.
+"""
+from collections.abc import Mapping
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from ...extensions import db
+from ...models import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackTask, Project, ServiceCase, User
+from ...models.base import utcnow
+from .. import DomainError
+from ..answers import AnswersInvalid, parse_answers
+from ..audit import record_event
+from ..responses import AlreadySubmitted, submit_response
+from ..scope import can_view_project, project_scope
+from ..settings import get_setting
+from .sampling import DESK_ROLE, draw
+
+NOTE_LIMIT = 2000
+#: outcomes that end a task at once; no answer and busy end it after ``callback.max_attempts``
+FINAL_OUTCOMES = ("refused", "wrong_number")
+RETRY_OUTCOMES = ("no_answer", "busy")
+
+class ChangedMeanwhile(DomainError):
+    """Someone else logged on the call since the agent loaded it: reload and try again."""
+
+
+def _changed():
+    return ChangedMeanwhile(_l("This call was changed meanwhile; reload it and try again."))
+
+
+# --- who -------------------------------------------------------------------------------------
+
+def can_work(user) -> bool:
+    """Creates and changes callback tasks, attempts and callback forms: the quality desk only —
+    not PMs or sales (independence, DESIGN §4.3.5), nor admin."""
+    return user is not None and user.is_active and user.has_role(DESK_ROLE)
+
+
+def read_scope(user):
+    """SQL condition on Project: whose calls ``user`` reads — the wide roles every project's, a
+    PM or sales owner their own projects' (read only)."""
+    return project_scope(user)
+
+
+def can_read(user, task) -> bool:
+    return user is not None and can_view_project(user, task.case.project)
+
+
+def _require_desk(user, what):
+    if not can_work(user):
+        raise PermissionError(f"{user!r} may not {what} callbacks")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _listing():
+    return (select(CallbackTask)
+            .join(CallbackTask.case).join(ServiceCase.project)
+            .options(contains_eager(CallbackTask.case).contains_eager(ServiceCase.project)
+                     .joinedload(Project.client),
+                     joinedload(CallbackTask.assigned_to).lazyload(User.role_rows))
+            .order_by(CallbackTask.priority, CallbackTask.rank))
+
+
+def tasks_page(user, *, quarter=None, state="open", mine=True, page=1, per_page=50):
+    """One page of the calls ``user`` may read, by priority then rank (the draw's order).
+    ``state`` None: every state; ``mine``: only those assigned to ``user``."""
+    from ..listing import paginate
+    query = _listing().where(read_scope(user))
+    if state is not None:
+        if state not in TASK_STATES:
+            raise ValueError(f"unknown task state {state!r}")
+        query = query.where(CallbackTask.state == state)
+    conditions = (CallbackTask.quarter == quarter if quarter else None,
+                  CallbackTask.assigned_to_id == user.id if mine else None)
+    return paginate(query, page, per_page, conditions)
+
+
+def task_for(user, task_id) -> CallbackTask | None:
+    """The call with its ticket, project, client and attempts, or None if it does not exist or
+    ``user`` may not read it (the web layer answers 404/403)."""
+    task = db.session.scalar(select(CallbackTask).where(CallbackTask.id == task_id)
+                             .options(joinedload(CallbackTask.case).joinedload(ServiceCase.project)
+                                      .joinedload(Project.client),
+                                      selectinload(CallbackTask.attempts)))
+    if task is None or not can_read(user, task):
+        return None
+    return task
+
+
+def last_outcome(task) -> str | None:
+    return task.attempts[-1].outcome if task.attempts else None
+
+
+# --- logging an attempt ----------------------------------------------------------------------
+
+def _check_version(task, expected_version):
+    try:
+        seen = int(expected_version)
+    except (TypeError, ValueError):
+        seen = None
+    if seen != task.version:
+        raise _changed()
+
+
+def log_attempt(task, user, outcome, note=None, *, expected_version, now=None) -> CallbackTask:
+    """Log one call attempt on an open task. Refused or a wrong number fails the task at once; no
+    answer or busy once ``callback.max_attempts`` attempts are logged; a failed task's replacement
+    is drawn at once. Reached leaves the task open for its callback form. ChangedMeanwhile if
+    the task is no longer at ``expected_version``; PermissionError unless ``can_work(user)``."""
+    _require_desk(user, "log attempts on")
+    if outcome not in ATTEMPT_OUTCOMES:
+        raise DomainError(_l("Choose the outcome of the call."), field="outcome")
+    note = (note or "").replace("\r\n", "\n").strip() or None
+    if note is not None and len(note) > NOTE_LIMIT:
+        raise DomainError(_l("At most %(n)d characters.", n=NOTE_LIMIT), field="note")
+    if note is not None and "\x00" in note:
+        raise DomainError(_l("This text contains a character that cannot be stored (NUL). Please remove it."),
+                          field="note")
+    _check_version(task, expected_version)
+    if task.state != "open":
+        raise DomainError(_l("This call is closed."))
+    now = now or utcnow()
+    max_attempts = get_setting("callback.max_attempts")
+    try:
+        with db.session.no_autoflush:
+            task.attempts.append(CallAttempt(at=now, by_id=user.id, outcome=outcome, note=note))
+            task.attempts_count = (task.attempts_count or 0) + 1
+            if outcome in FINAL_OUTCOMES or (outcome in RETRY_OUTCOMES and task.attempts_count >= max_attempts):
+                task.state, task.failed_reason, task.closed_at = "failed", outcome, now
+        db.session.flush()  # UPDATE ... WHERE version = the one we read: 0 rows if it moved on
+    except StaleDataError:
+        db.session.rollback()
+        raise _changed() from None
+    record_event("callback_attempt_logged", task, actor=user,
+                 detail={"case": task.case.external_id, "outcome": outcome, "attempt": task.attempts_count,
+                         "state": task.state, "note": note is not None})
+    if task.state == "failed":
+        result = draw(task.quarter, user, now=now)  # the replacement, linked by replaced_by_id
+        record_event("callback_task_failed", task, actor=user,
+                     detail={"case": task.case.external_id, "reason": task.failed_reason,
+                             "replaced_by": task.replaced_by_id,
+                             "added": result.added})
+    db.session.flush()
+    return task
+
+
+# --- the callback form -----------------------------------------------------------------------
+
+def callback_versions(prefer_language=None):
+    """Current versions of the ``callback`` templates, those in ``prefer_language`` first."""
+    from ..questionnaires import current_versions
+    return sorted(current_versions("callback"), key=lambda v: v.template.language != prefer_language)
+
+
+def record_callback(task, user, answers: Mapping, *, version, now=None):
+    """Record the reached call's callback form as a Response (channel phone, the task as its
+    origin) and close the task as reached. AlreadySubmitted if its form is in already,
+    DomainError unless the task is open and its last attempt was reached, AnswersInvalid for
+    wrong answers (nothing stored); PermissionError unless ``can_work(user)``."""
+    _require_desk(user, "record")
+    if task.answered:
+        raise AlreadySubmitted(_l("This call's form was already recorded."))
+    if task.state != "open":
+        raise DomainError(_l("This call is closed."))
+    if last_outcome(task) != "reached":
+        raise DomainError(_l("Log the reached call first."))
+    if version is None or version.template.kind != "callback":
+        raise DomainError(_l("Pick the callback questionnaire."), field="version")
+    parsed = parse_answers(version, answers, complete=True)
+    if not parsed.ok:
+        raise AnswersInvalid(parsed.errors)
+    now = now or utcnow()
+    case = task.case
+    response = submit_response(
+        version, parsed, channel="phone", project=case.project, origin=task, entered_by=user,
+        submitted_at=now, quarter=task.quarter, audit_action="callback_recorded",
+        audit_detail={"task": task.id, "case": case.external_id, "priority": task.priority})
+    task.state, task.closed_at = "reached", now
+    db.session.flush()
+    return response
