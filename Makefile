@@ -124,13 +124,13 @@ run: deps sysdeps translations db
 	  echo; \
 	  echo "  Demo logins (password: $${DEMO_PASSWORD:-portal-demo}):"; \
 	  echo "    admin           administrator: users and roles; clients, contacts, projects; settings"; \
-	  echo "    quality1        quality department: templates; follow-up settings; reads all projects, rounds, follow-ups"; \
+	  echo "    quality1        quality department: templates; ticket import; callback desk and summary; settings"; \
 	  echo "    pmo1            PMO director: edits clients and projects; verifies or reopens resolved follow-ups"; \
 	  echo "    archive1        admin department: forms received per quarter"; \
 	  echo "    exec1           executive: reads all; answers escalated follow-ups; acknowledges major problems"; \
 	  echo "    pm1, pm2        project managers: rounds, invitations, paper forms, follow-ups of own projects"; \
 	  echo "    sales1, sales2  sales: own projects and contacts; records sales inquiries (on behalf too)"; \
-	  echo "  Callbacks, complaints, key accounts, rollups and archive screens come later (README)."; \
+	  echo "  Complaints, key accounts, rollups and archive screens come later (README)."; \
 	elif [ "$$want" = 0 ]; then \
 	  echo "  Demo data skipped (DEMO=0)."; \
 	else \

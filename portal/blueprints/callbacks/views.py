@@ -129,8 +129,8 @@ def attempt(task_id):
         return _task_page(db.session.get(CallbackTask, task_id), 422, attempt_form=form)
     db.session.commit()
     task = db.session.get(CallbackTask, task_id)
-    if is_partial():
-        return _task_page(task)
+    if is_partial():  # a fresh, empty form for the next attempt
+        return _task_page(task, attempt_form=AttemptForm(formdata=None, version=task.version))
     return hx_redirect(url_for(".task", task_id=task_id))
 
 
