@@ -1,13 +1,18 @@
 """flask create-user and flask demo."""
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from portal.cli import DEMO_USERNAMES
-from portal.models import (Client, Contact, FollowUp, FollowUpEvent, Invitation, OutboxMessage, Project,
-                           Response, SalesInquiry, SurveyRound, User)
+from portal.models import (CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Contact, FollowUp,
+                           FollowUpEvent, Invitation, OutboxMessage, Project, Response, SalesInquiry,
+                           ServiceCase, SurveyRound, User)
+from portal.models.base import utcnow
 from portal.models.client import CONTACT_FUNCTIONS
 from portal.services import followups
 from portal.services.accounts import authenticate, find_user
-from portal.services.quarters import local_today
+from portal.services.callbacks.sampling import quarter_status
+from portal.services.quarters import current_quarter, end_of_local_day, local_today, quarter_bounds
 from portal.services.sales_inquiries import sales_overview
 
 
@@ -35,7 +40,8 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     def counts():
         return [db.session.scalar(select(func.count()).select_from(m))
                 for m in (User, Client, Contact, Project, SurveyRound, Response, SalesInquiry, FollowUp,
-                          FollowUpEvent)]
+                          FollowUpEvent, ServiceCase, CaseImport, CallbackDraw, CallbackTask, CallAttempt)] + [
+            db.session.scalar(select(func.count(Response.id)).where(Response.channel == "phone"))]
 
     def states():
         return dict(db.session.execute(select(FollowUp.state, func.count()).group_by(FollowUp.state)).all())
@@ -60,6 +66,38 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     statuses = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     assert sent > 0 and statuses["copied"] == sent  # copied by the PM, never e-mailed
     assert statuses["outbox"] > 0 and set(statuses) == {"copied", "outbox"}
+    _assert_demo_callback_desk(db)
+
+
+def _assert_demo_callback_desk(db):
+    """The callback desk's quarter in progress: tickets imported for the current quarter, the sample
+    drawn to the rates, reached calls with their callback forms, a refusal replaced."""
+    quarter = current_quarter()
+    first, _last = quarter_bounds(quarter)
+    if utcnow() < end_of_local_day(first - timedelta(days=1)) + timedelta(hours=2):
+        return  # the quarter's first two hours: no ticket of it has closed yet
+    imports = db.session.scalars(select(CaseImport)).all()
+    assert imports and all(i.state == "imported" and i.rows_added == i.rows_read for i in imports)
+    cases = db.session.scalar(select(func.count(ServiceCase.id)).where(ServiceCase.quarter == quarter))
+    assert cases >= 100 and cases == sum(i.rows_added for i in imports)
+    latest = db.session.scalar(select(func.max(ServiceCase.closed_at)))
+    assert latest < utcnow()
+    status = {row.priority: row for row in quarter_status(quarter)}
+    assert status["P1"].required > 0 and all(row.drawn >= row.required for row in status.values())
+    assert status["P1"].reached > status["P3"].reached  # the desk calls P1 first
+
+    reached = db.session.scalars(select(CallbackTask).where(CallbackTask.state == "reached")).all()
+    assert reached and all(t.response.channel == "phone" and t.attempts[-1].outcome == "reached"
+                           for t in reached)
+    assert all(t.case.closed_at < t.attempts[0].at <= t.response.submitted_at < utcnow() for t in reached)
+    refused = db.session.scalars(select(CallbackTask).where(CallbackTask.failed_reason == "refused")).all()
+    assert refused and all(t.state == "failed" and t.replaced_by_id is not None for t in refused)
+    replacement = db.session.get(CallbackTask, refused[0].replaced_by_id)
+    assert replacement.priority == refused[0].priority and replacement.case_id != refused[0].case_id
+    assert db.session.scalar(select(func.count(CallAttempt.id)).where(CallAttempt.outcome == "no_answer")) > 0
+    # low scores and comments on the callback forms opened follow-ups, like any other channel
+    assert db.session.scalar(select(func.count(FollowUp.id)).join(Response, Response.id == FollowUp.response_id)
+                             .where(Response.channel == "phone")) >= 1
 
 
 def test_demo_shows_the_closed_loop_and_sales_inquiries(runner, db):

@@ -51,6 +51,8 @@ def load_demo_data(password, today=None):
     from . import inquiries as demo_inquiries
     lines += demo_inquiries.load(projects, users, today)
     lines += demo_followups.load(projects, users, today)
+    from . import callbacks as demo_callbacks
+    lines += demo_callbacks.load(projects, users, today)
     return lines
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import FollowUp, SalesInquiry, User
+from ..models import FollowUp, Response, SalesInquiry, User
 from ..models.base import utcnow
 from ..services import followups as svc
 from ..services.quarters import local_date
@@ -205,8 +205,10 @@ def _praise(direction):
 def load(projects, users, today):
     """Walk the demo follow-ups along their plans; returns a summary line with the state counts."""
     exec_user, pmo = users["exec1"], users["pmo1"]
-    followups = db.session.scalars(
-        select(FollowUp).where(FollowUp.project_id.in_([p.id for p in projects])).order_by(FollowUp.id)).all()
+    followups = db.session.scalars(  # the callback desk's follow-ups are the callback demo's to leave open
+        select(FollowUp).join(Response, Response.id == FollowUp.response_id)
+        .where(FollowUp.project_id.in_([p.id for p in projects]), Response.channel != "phone")
+        .order_by(FollowUp.id)).all()
     by_key = dict(db.session.execute(
         select(SalesInquiry.response_id, SalesInquiry.submission_key)
         .where(SalesInquiry.response_id.in_([f.response_id for f in followups]))).all())

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from portal.demo import load_demo_data
 from portal.demo import rounds as demo_rounds
 from portal.extensions import db, limiter
-from portal.models import (Client, Contact, FollowUp, Invitation, Milestone, OutboxMessage, Project, Response,
-                           SalesInquiry, SurveyRound, User)
+from portal.models import (CallbackTask, Client, Contact, FollowUp, Invitation, Milestone, OutboxMessage, Project,
+                           Response, SalesInquiry, ServiceCase, SurveyRound, User)
 from portal.services.accounts import create_user
 from portal.services.invitation_messages import send_invitations, send_reminders
 from portal.services.quarters import current_quarter, local_today, shift_quarter
@@ -80,6 +80,14 @@ def _sales1_project():
         .group_by(Project.id).order_by(func.count(SurveyRound.id).desc(), Project.id))
 
 
+def _busiest_task():
+    """The call with the most attempts."""
+    from portal.models import CallAttempt, CallbackTask
+    return db.session.scalar(
+        select(CallbackTask.id).outerjoin(CallAttempt, CallAttempt.task_id == CallbackTask.id)
+        .group_by(CallbackTask.id).order_by(func.count(CallAttempt.id).desc(), CallbackTask.id))
+
+
 def _closed_followup():
     """A closed follow-up of pm1 with the longest timeline."""
     from portal.models import FollowUp, FollowUpEvent
@@ -111,7 +119,7 @@ def _at(path):
 PAGES = [
     Page("home pm", "pm1", _at("/"), 12),
     Page("home sales", "sales1", _at("/"), 12),
-    Page("home quality", "quality1", _at("/"), 12),
+    Page("home quality", "quality1", _at("/"), 16),
     Page("home pmo", "pmo1", _at("/"), 14),
     Page("home archive", "archive1", _at("/"), 12),
     Page("home exec", "exec1", _at("/"), 14),
@@ -138,6 +146,13 @@ PAGES = [
     Page("follow-ups (pm)", "pm1", _at("/followups"), 12),
     Page("follow-ups (pmo)", "pmo1", _at("/followups"), 12),
     Page("follow-up page", "pm1", lambda: f"/followups/{_closed_followup()}", 16),
+    Page("tickets", "quality1", _at("/cases/"), 12),
+    Page("ticket imports", "quality1", _at("/cases/imports"), 12),
+    Page("import page", "quality1", _at("/cases/import"), 12),
+    Page("callback desk (mine)", "quality1", lambda: f"/callbacks/?quarter={current_quarter()}", 14),
+    Page("callback desk (all)", "quality1", lambda: f"/callbacks/?quarter={current_quarter()}&all=1&state=all", 14),
+    Page("callback summary", "quality1", lambda: f"/callbacks/summary?quarter={current_quarter()}", 12),
+    Page("callback page", "quality1", lambda: f"/callbacks/tasks/{_busiest_task()}", 16),
     Page("client page (pm)", "pm1", lambda: f"/clients/{_busiest_client()}", 12),
     Page("client page (quality)", "quality1", lambda: f"/clients/{_busiest_client()}", 12),
     Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 16),
@@ -191,6 +206,26 @@ def _grow(scale, today):
     _grow_pm1_project(scale, users["pm1"])
     _grow_templates(scale, users["quality1"])
     _grow_inquiries(scale, users, today)
+    _grow_callbacks(scale, users, projects, today)
+
+
+def _grow_callbacks(scale, users, projects, today):
+    """More tickets this quarter on the extra projects, the sample topped up, a few more attempts."""
+    from datetime import datetime, time
+    from portal.services.callbacks import queue, sampling
+    quarter = current_quarter()
+    closed = datetime.combine(today, time(1, 0)) - timedelta(days=1)
+    db.session.add_all([ServiceCase(
+        external_id=f"GROW-{i:05d}", project_id=projects[i % len(projects)].id, priority=("P1", "P2", "P3", "P4")[i % 4],
+        reporter=f"扩展申告人{i}", reporter_phone="13900000000", closed_at=closed, quarter=quarter,
+        summary="扩展工单", engineer="扩展工程师") for i in range(60 * scale)])
+    db.session.flush()
+    quality = users["quality1"]
+    sampling.draw(quarter, quality)
+    for task in db.session.scalars(select(CallbackTask).where(CallbackTask.quarter == quarter,
+                                                              CallbackTask.state == "open").limit(10 * scale)):
+        queue.log_attempt(task, quality, "busy", "扩展", expected_version=task.version)
+    db.session.flush()
 
 
 def _grow_inquiries(scale, users, today):
@@ -270,7 +305,7 @@ def measure(app):
 
 
 GROWN = (User, Client, Contact, Project, SurveyRound, Invitation, OutboxMessage, Response, SalesInquiry,
-         FollowUp)
+         FollowUp, ServiceCase, CallbackTask)
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ class ParsedCases:
 
 class _BadValue(ValueError):
     def __init__(self, message):
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
 
 
@@ -221,19 +221,20 @@ def parse_rows(table, mapping, *, priority_map=None, on_progress=None, now=None)
 
     i_id, i_project, i_priority, i_reporter, i_closed = (
         column[f] for f in ("case_id", "project_code", "priority", "reporter", "closed_at"))
-    optional = [(f, column[f]) for f in ("reporter_phone", "summary", "engineer") if f in column]
-    i_opened = column.get("opened_at")
-    id_max, reporter_max = LIMITS["case_id"], LIMITS["reporter"]
+    i_phone, i_summary, i_engineer, i_opened = (
+        column.get(f) for f in ("reporter_phone", "summary", "engineer", "opened_at"))
+    id_max, reporter_max, phone_max, engineer_max = (
+        LIMITS[f] for f in ("case_id", "reporter", "reporter_phone", "engineer"))
     result = ParsedCases(rows_read=total)
     cases, errors = result.cases, result.errors
     seen_ids, priority_cache, quarter_cache = {}, {}, {}
     missing = {f: _l("Required: %(field)s is empty.", field=FIELD_LABELS[f]) for f in FIELD_LABELS}
     too_long = {f: _l("Too long: at most %(num)d characters.", num=n) for f, n in LIMITS.items()}
 
+    bad = []  # this row's (field, cell, message)
     for n, row in enumerate(rows):
         if on_progress is not None and n and n % PROGRESS_EVERY == 0:
             on_progress(n, total)
-        bad = []  # (field, cell, message)
 
         cell = row[i_id]
         external_id = cell.strip() if cell.__class__ is str else cell_text(cell)
@@ -273,14 +274,20 @@ def parse_rows(table, mapping, *, priority_map=None, on_progress=None, now=None)
         elif len(reporter) > reporter_max:
             bad.append(("reporter", cell, too_long["reporter"]))
 
-        values = {}
-        for field_name, index in optional:
-            cell = row[index]
-            value = cell.strip() if cell.__class__ is str else cell_text(cell)
-            limit = LIMITS.get(field_name)
-            if limit is not None and len(value) > limit:
-                bad.append((field_name, cell, too_long[field_name]))
-            values[field_name] = value or None
+        phone = summary = engineer = None
+        if i_phone is not None:
+            cell = row[i_phone]
+            phone = (cell.strip() if cell.__class__ is str else cell_text(cell)) or None
+            if phone is not None and len(phone) > phone_max:
+                bad.append(("reporter_phone", cell, too_long["reporter_phone"]))
+        if i_engineer is not None:
+            cell = row[i_engineer]
+            engineer = (cell.strip() if cell.__class__ is str else cell_text(cell)) or None
+            if engineer is not None and len(engineer) > engineer_max:
+                bad.append(("engineer", cell, too_long["engineer"]))
+        if i_summary is not None:
+            cell = row[i_summary]
+            summary = (cell.strip() if cell.__class__ is str else cell_text(cell)) or None
 
         opened_at = None
         if i_opened is not None:
@@ -306,15 +313,15 @@ def parse_rows(table, mapping, *, priority_map=None, on_progress=None, now=None)
         if bad:
             number = numbers[n]
             errors.extend(RowError(number, header[f], _shown(c), message) for f, c, message in bad)
+            bad = []
             continue
         day = closed_local.date()
         quarter = quarter_cache.get(day)
         if quarter is None:
             quarter = quarter_cache[day] = quarter_of(day)
         cases.append({"external_id": external_id, "project_id": project_id, "priority": priority,
-                      "reporter": reporter, "reporter_phone": values.get("reporter_phone"),
-                      "opened_at": opened_at, "closed_at": closed_at, "quarter": quarter,
-                      "summary": values.get("summary"), "engineer": values.get("engineer")})
+                      "reporter": reporter, "reporter_phone": phone, "opened_at": opened_at,
+                      "closed_at": closed_at, "quarter": quarter, "summary": summary, "engineer": engineer})
     if on_progress is not None:
         on_progress(total, total)
     return result
