@@ -11,9 +11,11 @@ from ...extensions import db
 from ...forms import page_param
 from ...htmx import hx_redirect, render
 from ...jobs import start_job
+from ...models import PRIORITIES
 from ...navigation import nav_item
 from ...services import DomainError
 from ...services.cases import catalog
+from ...services.quarters import QUARTER_RE
 from ...services.cases.mapping import (FIELDS, FIELD_LABELS, REQUIRED, check_mapping, guess_mapping,
                                        mapping_by_name, save_mapping, saved_mappings)
 from ...services.cases.reading import FileRefused, read_table
@@ -34,8 +36,9 @@ nav_item(40, "cases.index", _l("Tickets"), roles=READERS)
 def index():
     """The imported tickets, by quarter and priority, searchable by ticket id or project."""
     page = page_param(request.args)
-    quarter, priority, q = request.args.get("quarter") or None, request.args.get("priority") or None, \
-        (request.args.get("q") or "").strip()[:64] or None
+    quarter = request.args.get("quarter") if QUARTER_RE.fullmatch(request.args.get("quarter") or "") else None
+    priority = request.args.get("priority") if request.args.get("priority") in PRIORITIES else None
+    q = (request.args.get("q") or "").replace("\x00", "").strip()[:64] or None  # PostgreSQL stores no NUL
     results = catalog.cases_page(quarter=quarter, priority=priority, search=q, page=page,
                                  per_page=current_app.config["PAGE_SIZE"])
     return render("cases/index.html", "cases/_list.html", results=results, quarters=catalog.case_quarters(),
