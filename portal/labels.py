@@ -31,7 +31,8 @@ CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Pho
 VERIFICATION_LABELS = {"pending": _l("Not verified yet"), "authentic": _l("Verified authentic"),
                        "rejected": _l("Rejected")}
 TEMPLATE_KIND_LABELS = {"pm_quarterly": _l("PM quarterly questionnaire"),
-                        "sales_visit": _l("Sales visit / inquiry"), "callback": _l("Callback record sheet")}
+                        "sales_visit": _l("Sales visit / inquiry"), "callback": _l("Callback record sheet"),
+                        "complaint_followup": _l("Complaint follow-up survey")}
 QUESTION_TYPE_LABELS = {"scale": _l("Scale"), "choice": _l("Choice"), "text": _l("Free text"),
                         "yes_no": _l("Yes / no")}
 DIMENSION_LABELS = {

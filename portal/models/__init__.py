@@ -4,6 +4,8 @@ from .base import LANGUAGES
 from .callback import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackDraw, CallbackTask
 from .case import IMPORT_STATES, PRIORITIES, CaseImport, ImportMapping, ServiceCase
 from .client import CONTACT_FUNCTIONS, Client, Contact
+from .complaint import COMPLAINT_CHANNELS, COMPLAINT_STATES, REMEDY_KINDS, Complaint, ComplaintAttachment, ComplaintEvent
+from .department import Department, DepartmentMember
 from .followup import CONTACT_MODES, FOLLOWUP_STATES, FollowUp, FollowUpEvent
 from .job import JOB_STATES, Job
 from .notification import Notification
@@ -27,4 +29,6 @@ __all__ = [
     "INQUIRY_MODES", "INQUIRY_TRIGGERS", "InquiryContact", "SalesInquiry",
     "ATTEMPT_OUTCOMES", "TASK_STATES", "CallAttempt", "CallbackDraw", "CallbackTask",
     "IMPORT_STATES", "PRIORITIES", "CaseImport", "ImportMapping", "ServiceCase", "JOB_STATES", "Job",
+    "COMPLAINT_CHANNELS", "COMPLAINT_STATES", "REMEDY_KINDS", "Complaint", "ComplaintAttachment", "ComplaintEvent",
+    "Department", "DepartmentMember",
 ]

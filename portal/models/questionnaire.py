@@ -7,7 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import LANGUAGES, one_of, utcnow
 
-TEMPLATE_KINDS = ("pm_quarterly", "sales_visit", "callback")
+#: complaint_followup: the satisfaction check on how a complaint was handled (DESIGN §4.7.4)
+TEMPLATE_KINDS = ("pm_quarterly", "sales_visit", "callback", "complaint_followup")
 QUESTION_TYPES = ("scale", "choice", "text", "yes_no")
 DIMENSIONS = ("attitude", "timeliness", "technical", "communication", "resolution",
               "documentation", "overall")

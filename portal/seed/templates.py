@@ -154,8 +154,36 @@ CALLBACK_EN = {
     ],
 }
 
+COMPLAINT_FOLLOWUP_ZH = {
+    "kind": "complaint_followup", "language": "zh",
+    "name": "投诉处理满意度回访表",
+    "title": "投诉处理满意度回访表",
+    "intro": "您好！您反映的问题已处理完毕。请您对本次投诉的处理情况作出评价，帮助我们改进工作。",
+    "questions": [
+        _q("speed", "投诉处理的及时性", "sat5_a", "timeliness"),
+        _q("effect", "问题的解决效果", "sat5_a", "resolution"),
+        _q("attitude", "处理人员的服务态度", "sat5_a", "attitude"),
+        _q("overall", "对本次投诉处理的总体满意程度", "sat5_a", "overall"),
+        _q("opinion", "意见和建议", type="text", required=False),
+    ],
+}
+
+COMPLAINT_FOLLOWUP_EN = {
+    "kind": "complaint_followup", "language": "en",
+    "name": "Complaint Handling Satisfaction Check",
+    "title": "Complaint Handling Satisfaction Check",
+    "intro": "Your complaint has been handled. Please tell us how satisfied you are with the way we handled it.",
+    "questions": [
+        _q("speed", "How quickly your complaint was handled", "sat5_a", "timeliness"),
+        _q("effect", "How well the problem was solved", "sat5_a", "resolution"),
+        _q("attitude", "The attitude of the staff who handled it", "sat5_a", "attitude"),
+        _q("overall", "Overall satisfaction with the handling of your complaint", "sat5_a", "overall"),
+        _q("opinion", "Opinions and suggestions", type="text", required=False),
+    ],
+}
+
 DEFAULT_TEMPLATES = (PM_QUARTERLY_ZH, PM_QUARTERLY_EN, SALES_VISIT_ZH, SALES_VISIT_EN,
-                     CALLBACK_ZH, CALLBACK_EN)
+                     CALLBACK_ZH, CALLBACK_EN, COMPLAINT_FOLLOWUP_ZH, COMPLAINT_FOLLOWUP_EN)
 
 
 def ensure_default_templates():

@@ -115,6 +115,40 @@ SPECS = {spec.key: spec for spec in (
         _l("How the ticket system's priority values map to P1–P4, one per line (e.g. 紧急 = P1). "
            "Values are matched ignoring case; “1 - Critical” matches through its parts."),
         editors=("admin", "quality")),
+    SettingSpec(
+        "complaints.first_contact_hours", "int", 24,
+        _l("Complaints: first contact within (working hours)"),
+        _l("The complainant must be contacted within this many working hours of the complaint "
+           "being registered."),
+        editors=("admin", "quality"), minimum=1, maximum=2000),
+    SettingSpec(
+        "complaints.resolution_hours", "int", 48,
+        _l("Complaints: resolution within (working hours)"),
+        _l("An ordinary complaint must be resolved (the client told the outcome) within this many "
+           "working hours; time spent waiting for the complainant does not count."),
+        editors=("admin", "quality"), minimum=1, maximum=5000),
+    SettingSpec(
+        "complaints.complex_resolution_hours", "int", 120,
+        _l("Complaints: resolution of a complex case within (working hours)"),
+        _l("The longer limit of a complaint marked complex; it applies only once the complainant has "
+           "been told that more time is needed."),
+        editors=("admin", "quality"), minimum=1, maximum=10000),
+    SettingSpec(
+        "complaints.workday_start_hour", "int", 9,
+        _l("Working hours start"),
+        _l("Complaint time limits count working hours on China's working days from this hour ..."),
+        editors=("admin",), minimum=0, maximum=23),
+    SettingSpec(
+        "complaints.workday_end_hour", "int", 18,
+        _l("Working hours end"),
+        _l("... to this hour (local time)."),
+        editors=("admin",), minimum=1, maximum=24),
+    SettingSpec(
+        "complaints.exec_approval_amount", "float", 5000.0,
+        _l("Compensation needing an executive (yuan)"),
+        _l("A remedy with compensation above this amount must be approved by an executive; below it a "
+           "department head may approve."),
+        editors=("admin", "quality"), minimum=0.0, maximum=100_000_000.0),
 )}
 
 

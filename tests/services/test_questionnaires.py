@@ -249,19 +249,23 @@ def test_current_versions_offers_the_latest_of_each_active_template(make, db):
 
 # --- default templates ------------------------------------------------------------------------
 
-def test_six_default_templates_cover_every_dimension_and_ask_for_opinions(db):
+def test_the_default_templates_cover_every_dimension_and_ask_for_opinions(db):
     templates = ensure_default_templates()
     db.session.commit()
-    assert len(templates) == 6
+    assert len(templates) == 8
     assert {(t.kind, t.language) for t in templates} == {
-        (k, lang) for k in ("pm_quarterly", "sales_visit", "callback") for lang in ("zh", "en")}
+        (k, lang) for k in ("pm_quarterly", "sales_visit", "callback", "complaint_followup")
+        for lang in ("zh", "en")}
     for template in templates:
         version = svc.current_version(template)
-        assert {q.dimension for q in version.questions} >= POLICY_DIMENSIONS, template.name
         texts = [q for q in version.questions if q.type == "text"]
         assert texts and not texts[0].required
-        assert any(q.allow_na for q in version.questions)
         assert version.title and version.intro
+        if template.kind == "complaint_followup":  # speed, effect, attitude, overall (issue 11)
+            assert [q.code for q in version.questions] == ["speed", "effect", "attitude", "overall", "opinion"]
+        else:
+            assert {q.dimension for q in version.questions} >= POLICY_DIMENSIONS, template.name
+            assert any(q.allow_na for q in version.questions)
         assert svc.current_versions(template.kind, template.language)[0].id == version.id
 
 
