@@ -118,6 +118,7 @@ BLUEPRINTS = (
     "cases",
     "callbacks",
     "jobs",
+    "departments",
 )
 
 

@@ -84,6 +84,32 @@ JOB_STATE_LABELS = {"queued": _l("Waiting to start"), "running": _l("Running"), 
                     "failed": _l("Failed"), "interrupted": _l("Interrupted")}
 JOB_STAGE_LABELS = {"reading": _l("Reading the file"), "checking": _l("Checking the rows"),
                     "writing": _l("Saving")}
+COMPLAINT_STATE_LABELS = {
+    "registered": _l("Registered, to be checked"), "invalid": _l("Judged invalid"),
+    "accepted": _l("Accepted as valid"), "assigned": _l("Assigned"), "investigated": _l("Investigated"),
+    "remedy_proposed": _l("Remedy proposed, awaiting approval"), "approved": _l("Remedy approved"),
+    "notified": _l("Client told the outcome"), "closed": _l("Closed"), "reopened": _l("Reopened"),
+}
+COMPLAINT_ACTION_LABELS = {
+    "registered": _l("Registered"), "accept": _l("Accept as valid"), "judge_invalid": _l("Judge invalid"),
+    "assign": _l("Assign to a department"), "record_contact": _l("Record the contact with the complainant"),
+    "wait_for_complainant": _l("Wait for the complainant (pause the clock)"),
+    "complainant_answered": _l("The complainant answered"),
+    "mark_complex": _l("Mark complex (complainant told)"), "investigate": _l("Record the investigation"),
+    "propose_remedy": _l("Propose a remedy"), "approve": _l("Approve the remedy"),
+    "notify_client": _l("Tell the client the outcome"), "close": _l("Close"), "reopen": _l("Reopen"),
+    "timer_warning": _l("Time limit warning"), "timer_breach": _l("Time limit exceeded"),
+}
+COMPLAINT_CHANNEL_LABELS = {
+    "phone": _l("Phone"), "email": _l("E-mail"), "chat": _l("Online chat"), "social": _l("Social media"),
+    "letter": _l("Letter"), "in_person": _l("In person"), "survey": _l("Survey answer"),
+    "callback": _l("Callback"), "web_form": _l("Public complaint form"),
+}
+REMEDY_KIND_LABELS = {"apology": _l("Apology"), "compensation": _l("Compensation"), "rework": _l("Rework"),
+                      "penalty": _l("Internal penalty")}
+CLOCK_STATE_LABELS = {"running": _l("Running"), "paused": _l("Paused (waiting for the complainant)"),
+                      "met": _l("Within the limit"), "breached": _l("Overdue"),
+                      "unknown": _l("Calendar unknown")}
 
 
 def template_globals():
@@ -101,5 +127,10 @@ def template_globals():
         "inquiry_mode_labels": INQUIRY_MODE_LABELS, "inquiry_trigger_labels": INQUIRY_TRIGGER_LABELS,
         "job_kind_labels": JOB_KIND_LABELS, "job_state_labels": JOB_STATE_LABELS,
         "job_stage_labels": JOB_STAGE_LABELS, "import_state_labels": IMPORT_STATE_LABELS,
+        "complaint_state_labels": COMPLAINT_STATE_LABELS,
+        "complaint_action_labels": COMPLAINT_ACTION_LABELS,
+        "complaint_channel_labels": COMPLAINT_CHANNEL_LABELS,
+        "remedy_kind_labels": REMEDY_KIND_LABELS,
+        "clock_state_labels": CLOCK_STATE_LABELS,
         "attempt_outcome_labels": ATTEMPT_OUTCOME_LABELS, "task_state_labels": TASK_STATE_LABELS,
     }

@@ -118,7 +118,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_complaints_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_project_id'), ['project_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaints_response_id'), ['response_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_response_id'), ['response_id'], unique=True)
         batch_op.create_index('ix_complaints_state_department_id', ['state', 'department_id'], unique=False)
 
     op.create_table('complaint_attachments',

@@ -53,7 +53,27 @@ def load_demo_data(password, today=None):
     lines += demo_followups.load(projects, users, today)
     from . import callbacks as demo_callbacks
     lines += demo_callbacks.load(projects, users, today)
+    lines += _ensure_departments(users)
     return lines
+
+
+#: (name, head, members) by demo user name
+DEMO_DEPARTMENTS = [
+    ("运维服务部", "pm1", ["pm2"]),
+    ("技术支持部", "pmo1", ["pm2", "quality1"]),
+]
+
+
+def _ensure_departments(users):
+    """The two demo departments, each created only if its name is not taken yet."""
+    from ..models import Department
+    from ..services.departments import create_department
+    made = 0
+    for name, head, members in DEMO_DEPARTMENTS:
+        if db.session.scalar(select(Department.id).where(Department.name == name)) is None:
+            create_department(name, head=users[head], members=[users[m] for m in members], actor=None)
+            made += 1
+    return [f"{len(DEMO_DEPARTMENTS)} departments ({made} new)"]
 
 
 def _ensure_user(username, display, roles, password):

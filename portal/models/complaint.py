@@ -40,8 +40,8 @@ class Complaint(db.Model):
     direction: Mapped[str | None] = mapped_column(String(32))   # settings lists (DESIGN §6)
     problem_type: Mapped[str | None] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text)
-    #: the survey answer or callback it was turned from
-    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), index=True)
+    #: the survey answer or callback it was turned from (unique: one click, one complaint)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), index=True, unique=True)
     # handling
     invalid_reason: Mapped[str | None] = mapped_column(Text)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)

@@ -95,6 +95,10 @@ def _build_world():
     job = Job(kind="import_cases", state="done", started_by_id=pm_b.id, params={})
     _db.session.add_all([task, imp, job])
     _db.session.commit()
+    from portal.models import Department, DepartmentMember
+    dept = Department(name="矩阵部门", memberships=[DepartmentMember(user_id=pm_b.id)])  # pm_b reads it, PM A not
+    _db.session.add(dept)
+    _db.session.commit()
     ids = {
         "project": project.id, "task": task.id, "import": imp.id, "job": job.id, "kind": "csv",
         "quarter": "2026Q4", "client": client.id, "contact": contact.id, "milestone": milestone.id,
@@ -102,7 +106,7 @@ def _build_world():
         "message": message.id, "version": version.id, "template": version.template_id,
         "question": version.questions[0].id, "user": admin_target.id, "scale": version.questions[0].scale_id,
         "notification": notification.id, "followup": followup.id, "inquiry": inquiry.id, "pm_step": "classify",
-        "pmo_step": "verify",
+        "pmo_step": "verify", "department": dept.id,
         "key": "followup.due_working_days",  # a setting the widest editor list (admin, quality) may change
     }
     return World(ids, "pm_b", "sales_b")
