@@ -119,6 +119,7 @@ BLUEPRINTS = (
     "callbacks",
     "jobs",
     "departments",
+    "complaints",
 )
 
 

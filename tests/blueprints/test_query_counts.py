@@ -155,8 +155,9 @@ PAGES = [
     Page("callback page", "quality1", lambda: f"/callbacks/tasks/{_busiest_task()}", 16),
     Page("client page (pm)", "pm1", lambda: f"/clients/{_busiest_client()}", 12),
     Page("client page (quality)", "quality1", lambda: f"/clients/{_busiest_client()}", 12),
-    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 16),
-    Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 16),
+    # the response page: + the complaint it was turned into (issue 11)
+    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 17),
+    Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 17),
 ]
 
 

@@ -5,6 +5,8 @@ from flask_login import current_user
 
 from ...authz import access, get_attachment_or_404, get_response_or_404
 from ...services.pdf.filled_response import render_filled_response
+from ...services.complaints import can_view as can_view_complaint
+from ...services.complaints import complaint_of_response
 from ...services.followups import can_view, followup_of
 from ...services.responses import answer_rows
 from ...services.sales_inquiries import inquiry_of_response
@@ -16,6 +18,8 @@ bp = Blueprint("responses", __name__)
 RESPONSE_READERS = ("pm", "sales", "quality", "pmo", "exec", "admin")
 #: who may download the scans of paper forms
 SCAN_READERS = ("pm", "quality", "pmo", "exec", "admin")
+#: who turns a response into a complaint (the complaints blueprint's route)
+COMPLAINT_DESK = ("quality", "pmo", "admin")
 
 
 @bp.route("/responses/<int:response_id>")
@@ -27,7 +31,15 @@ def detail(response_id):
     return render_template("responses/detail.html", rows=answer_rows(response), response=response,
                            inquiry=inquiry_of_response(response),
                            can_download=current_user.has_role(*SCAN_READERS),
-                           followup=followup if followup is not None and can_view(current_user, followup) else None)
+                           followup=followup if followup is not None and can_view(current_user, followup) else None,
+                           complaint=_complaint_of(response),
+                           can_make_complaint=current_user.has_role(*COMPLAINT_DESK))
+
+
+def _complaint_of(response):
+    """The complaint this response was turned into, when the signed-in user may see it."""
+    complaint = complaint_of_response(response)
+    return complaint if complaint is not None and can_view_complaint(current_user, complaint) else None
 
 
 @bp.route("/pdf/responses/<int:response_id>.pdf")

@@ -11,7 +11,7 @@ from ...models import Complaint, ComplaintEvent
 from ...models.base import utcnow
 from ..audit import record_event
 from ..notifications import notify, users_with_role
-from .clock import WorkingHours, clocks
+from .clock import WorkingHours, clock_limits, clocks
 from .messages import link_of, text_for
 from .rules import OPEN_STATES
 
@@ -54,7 +54,7 @@ def _recipients(complaint, breach):
 def check_timers(now=None) -> dict:
     """Send the alerts due as of ``now`` for every open complaint; counts of what was sent."""
     now = now or utcnow()
-    hours = WorkingHours()
+    hours, limits = WorkingHours(), clock_limits()
     counts = {"complaints": 0, "warnings": 0, "breaches": 0, "calendar_unknown": 0}
     query = (select(Complaint).where(Complaint.state.in_(OPEN_STATES))
              .options(selectinload(Complaint.events)).order_by(Complaint.id))
@@ -62,7 +62,7 @@ def check_timers(now=None) -> dict:
     for complaint in db.session.scalars(query):
         counts["complaints"] += 1
         sent = already.get(complaint.id, set())
-        for clock in clocks(complaint, now, hours):
+        for clock in clocks(complaint, now, hours, limits=limits):
             if clock.state == "unknown":
                 counts["calendar_unknown"] += 1
                 continue

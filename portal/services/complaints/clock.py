@@ -187,13 +187,19 @@ def _run(hours, name, limit, spans, stopped, now):
     return Clock(name, limit, round(elapsed, 4), local_time(deadline), state, None, stopped and not running)
 
 
-def clocks(complaint, now=None, hours: WorkingHours | None = None) -> Clocks:
-    """The complaint's two clocks as of ``now`` (naive UTC), from its events alone."""
+def clock_limits() -> tuple:
+    """(first contact, ordinary resolution, complex resolution) limits in working hours, read once
+    for a page of many clocks (``clocks(..., limits=...)``)."""
+    return (get_setting("complaints.first_contact_hours"), get_setting("complaints.resolution_hours"),
+            get_setting("complaints.complex_resolution_hours"))
+
+
+def clocks(complaint, now=None, hours: WorkingHours | None = None, limits: tuple | None = None) -> Clocks:
+    """The complaint's two clocks as of ``now`` (naive UTC), from its events alone; ``hours`` and
+    ``limits`` (``clock_limits()``) when the caller read the settings once for many complaints."""
     now = now or utcnow()
     marks = _marks(complaint.events, now)
-    first_limit = get_setting("complaints.first_contact_hours")
-    ordinary = get_setting("complaints.resolution_hours")
-    complex_limit = get_setting("complaints.complex_resolution_hours")
+    first_limit, ordinary, complex_limit = limits or clock_limits()
     spans, stopped = _spans(marks)
     paused = _paused_spans(marks)
     answered_while_paused = any(
