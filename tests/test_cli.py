@@ -4,8 +4,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.cli import DEMO_USERNAMES
-from portal.models import (CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Contact, FollowUp,
-                           FollowUpEvent, Invitation, OutboxMessage, Project, Response, SalesInquiry,
+from portal.models import (CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Complaint, Contact,
+                           FollowUp, FollowUpEvent, Invitation, OutboxMessage, Project, Response, SalesInquiry,
                            ServiceCase, SurveyRound, User)
 from portal.models.base import utcnow
 from portal.models.client import CONTACT_FUNCTIONS
@@ -40,7 +40,8 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     def counts():
         return [db.session.scalar(select(func.count()).select_from(m))
                 for m in (User, Client, Contact, Project, SurveyRound, Response, SalesInquiry, FollowUp,
-                          FollowUpEvent, ServiceCase, CaseImport, CallbackDraw, CallbackTask, CallAttempt)] + [
+                          FollowUpEvent, ServiceCase, CaseImport, CallbackDraw, CallbackTask, CallAttempt,
+                          Complaint)] + [
             db.session.scalar(select(func.count(Response.id)).where(Response.channel == "phone"))]
 
     def states():
@@ -67,6 +68,9 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     assert sent > 0 and statuses["copied"] == sent  # copied by the PM, never e-mailed
     assert statuses["outbox"] > 0 and set(statuses) == {"copied", "outbox"}
     _assert_demo_callback_desk(db)
+    complaint_states = set(db.session.scalars(select(Complaint.state)))
+    assert {"registered", "invalid", "closed"} <= complaint_states
+    assert db.session.scalar(select(func.count(Complaint.id)).where(Complaint.major)) == 1
 
 
 def _assert_demo_callback_desk(db):

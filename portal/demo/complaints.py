@@ -1,0 +1,127 @@
+"""Demo complaints (DESIGN §4.7): five cases of an O&M services company, each registered and
+walked through the real intake and transition services, with its steps backdated via ``now=``
+in order: one just registered by phone, one assigned and investigated whose resolution clock is
+overdue, a major one assigned, one judged invalid, and one along the full path to closed.
+
+Idempotent: a complaint is registered (and walked) only when no complaint has its description yet,
+so a second run adds nothing."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Complaint, Contact, Department
+from ..models.base import utcnow
+from ..services.complaints import workflow
+from ..services.complaints.intake import register_complaint
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    project: int                 # index into the demo projects
+    contact: int                 # index into the client's contacts (by id)
+    channel: str
+    description: str
+    days_ago: float              # registered this long ago
+    steps: tuple = ()            # ((action, hours after registration, fields), ...)
+    major: bool = False
+    direction: str = None
+    problem_type: str = "complaint"
+
+
+OPS, SUPPORT = "运维服务部", "技术支持部"
+
+CASES = (
+    Case("new_by_phone", 0, 1, "phone",
+         "客户来电投诉：本周二凌晨机房 UPS 告警后，驻场工程师 40 分钟才到场，期间无人电话告知处理进展；"
+         "客户要求说明原因并改进夜间到场安排。", days_ago=0.05, direction="timeliness"),
+    Case("overdue", 2, 2, "email",
+         "客户邮件投诉：核心交换机固件升级后连续三天出现端口闪断，我方工程师多次远程处理未能解决，"
+         "影响客户营业厅业务系统，要求尽快彻底处理并给出书面报告。",
+         days_ago=10, direction="technical",  # past the 48 working hours whatever the weekday
+         steps=(("accept", 1, {"note": "属实需处理，转运维服务部。"}),
+                ("assign", 2, {"department": OPS, "owner": "pm1"}),
+                ("record_contact", 4, {"how": "phone", "note": "已电话联系客户网络组组长致歉，约定次日现场排查。"}),
+                ("investigate", 30, {"findings": "新固件与客户接入交换机的 LACP 配置不兼容，导致聚合链路周期性重协商；"
+                                                 "升级前未在测试环境验证。",
+                                     "company_fault": True, "responsible_employee": "网络工程师 韩冬"}))),
+    Case("major", 4, 3, "in_person",
+         "客户信息中心主任当面投诉：上周五存储扩容割接超出约定窗口 3 小时，医院 HIS 系统上午门诊挂号中断约 40 分钟，"
+         "客户已向院领导汇报，要求我司高层说明情况并承担相应责任。", days_ago=2, major=True,
+         direction="timeliness",
+         steps=(("accept", 0.5, {"note": "重大投诉，已同时报告技术总监。"}),
+                ("assign", 1, {"department": SUPPORT, "owner": "pm2"}))),
+    Case("invalid", 6, 1, "chat",
+         "客户在微信群反映：办公楼会议室投影仪无法开机，要求我司工程师当天上门维修。",
+         days_ago=5, direction="other",
+         steps=(("judge_invalid", 3, {"reason": "会议室投影仪不在本项目维保合同范围内（合同只含机房和网络设备），"
+                                               "不属于我司服务质量问题；已告知客户可联系设备厂商报修，"
+                                               "如需纳入维保可与销售商定补充协议。"}),)),
+    Case("closed", 8, 2, "phone",
+         "客户来电投诉：上月巡检报告漏报一台存储磁盘预警，导致磁盘故障后 RAID 降级运行两天，"
+         "客户认为巡检流于形式，要求赔偿并整改。", days_ago=14, direction="documentation",
+         steps=(("accept", 1, {"note": "属实，转运维服务部处理。"}),
+                ("assign", 2, {"department": OPS, "owner": "pm2"}),
+                ("record_contact", 5, {"how": "visit", "note": "到客户机房与运维主管当面致歉，确认故障经过和客户诉求。"}),
+                ("investigate", 48, {"findings": "驻场工程师巡检时只查看了存储管理界面的汇总状态，未导出磁盘 SMART 日志，"
+                                                 "预警未被发现；巡检清单没有要求检查磁盘预警。",
+                                     "company_fault": True, "responsible_employee": "驻场工程师 邱明"}),
+                ("propose_remedy", 72, {"kind": "compensation", "amount": 3000,
+                                        "text": "按合同 SLA 条款减免当月服务费 3000 元；巡检清单增加磁盘 SMART 预警检查项，"
+                                                "由项目经理每月抽查。"}),
+                ("approve", 96, {"note": "同意，金额在部门权限内。"}),
+                ("notify_client", 144, {"how": "email", "said": "已书面告知客户调查结果、3000 元服务费减免和巡检整改措施，"
+                                                            "客户回复认可。"}),
+                ("close", 240, {"note": "客户确认整改落实，结案。"}))),
+)
+
+
+def load(projects, users, today):
+    """Register and walk the demo complaints not there yet; returns a summary line."""
+    departments = {d.name: d for d in db.session.scalars(select(Department).where(
+        Department.name.in_((OPS, SUPPORT))))}
+    made = 0
+    for case in CASES:
+        if db.session.scalar(select(Complaint.id).where(Complaint.description == case.description)) is not None:
+            continue
+        _make(case, projects, users, departments)
+        made += 1
+    db.session.flush()
+    counts = dict(db.session.execute(select(Complaint.state, func.count()).group_by(Complaint.state)).all())
+    return [f"{len(CASES)} demo complaints ({made} new); complaints by state: "
+            + ", ".join(f"{state} {counts[state]}" for state in sorted(counts))]
+
+
+def _make(case, projects, users, departments):
+    project = projects[case.project]
+    contacts = db.session.scalars(select(Contact).where(Contact.client_id == project.client_id)
+                                  .order_by(Contact.id)).all()
+    now = utcnow()
+    registered = now - timedelta(days=case.days_ago)
+    desk = users["quality1"]
+    complaint = register_complaint(channel=case.channel, description=case.description, by_user=desk,
+                                   contact=contacts[case.contact % len(contacts)], project=project,
+                                   direction=case.direction, problem_type=case.problem_type,
+                                   major=case.major, now=registered)
+    for action, hours, fields in case.steps:
+        when = min(registered + timedelta(hours=hours), now - timedelta(minutes=1))
+        fields = dict(fields)
+        if action == "assign":
+            fields["department"] = departments[fields["department"]]
+            fields["owner"] = users[fields["owner"]]
+        if action in ("record_contact", "notify_client"):
+            fields["at"] = when
+        workflow.apply(complaint, action, actor=_actor(complaint, action, desk),
+                       expected_version=complaint.version, now=when, **fields)
+    return complaint
+
+
+def _actor(complaint, action, desk):
+    who = workflow.ACTOR_OF[action]
+    if who in ("quality", "desk_or_handler", "owner_or_quality") and action not in ("record_contact", "close"):
+        return desk
+    if who == "approver":
+        return complaint.department.head  # within its limit (complaints.exec_approval_amount)
+    return complaint.owner or desk
