@@ -3,9 +3,9 @@ GET filter forms, bounded integer parameters, multi-checkbox fields, and turning
 service's DomainError into an error beside the right field."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SearchField, SelectMultipleField, StringField
+from wtforms import HiddenField, IntegerField, SearchField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 #: the largest id or page number a request may name (PostgreSQL's integer); larger is "not found"
@@ -80,6 +80,16 @@ class DataForm(PortalForm):
             self.form_errors.append(error.message)
         else:
             field.errors = [*field.errors, error.message]
+
+
+class StepForm(DataForm):
+    """A workflow step's form (follow-ups, complaints): carries the version the actor saw, for the 'changed meanwhile' check."""
+    version = HiddenField(validators=[DataRequired()])
+
+    def values(self):
+        values = super().values()
+        values.pop("version", None)
+        return values
 
 
 class FilterForm(PortalForm):

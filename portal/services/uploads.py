@@ -56,8 +56,9 @@ def _clean_name(name: str, content_type: str) -> str:
     return name or f"scan.{SIGNATURES[content_type][1]}"
 
 
-def read_scan(stream, filename, max_bytes, field="scan") -> ScanUpload:
-    """Read an uploaded file (a binary stream) and check its size and type; DomainError on ``field``."""
+def read_bounded(stream, max_bytes, field) -> bytes:
+    """An upload's bytes, read in chunks and refused (DomainError on ``field``) past ``max_bytes``
+    or when empty; scans and complaint evidence share it."""
     chunks, size = [], 0
     while True:
         chunk = stream.read(CHUNK)
@@ -71,6 +72,12 @@ def read_scan(stream, filename, max_bytes, field="scan") -> ScanUpload:
     data = b"".join(chunks)
     if not data:
         raise DomainError(_l("The file is empty."), field=field)
+    return data
+
+
+def read_scan(stream, filename, max_bytes, field="scan") -> ScanUpload:
+    """Read an uploaded file (a binary stream) and check its size and type; DomainError on ``field``."""
+    data = read_bounded(stream, max_bytes, field)
     content_type = sniff_type(data[:16])
     if content_type is None:
         raise DomainError(_l("Only PDF, JPEG or PNG scans can be attached."), field=field)

@@ -4,10 +4,11 @@ names are the keywords of services.complaints.apply. Required values are checked
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from ...forms import (
+    StepForm,
     DataForm,
     FilterForm,
     bool_or_none,
@@ -74,16 +75,6 @@ class ComplaintFilterForm(FilterForm):
 
 
 # --- the steps -----------------------------------------------------------------------------------
-
-class StepForm(DataForm):
-    """Carries the version the actor saw, for the 'changed meanwhile' check."""
-    version = HiddenField(validators=[DataRequired()])
-
-    def values(self):
-        values = super().values()
-        values.pop("version", None)
-        return values
-
 
 class NoteForm(StepForm):
     note = TextAreaField(_l("Note"), validators=TEXT)

@@ -2,26 +2,16 @@
 Required values are checked by the service (one rule, one message), the forms bound lengths."""
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.validators import Length, Optional
 
-from ...forms import DataForm, FilterForm, choices, int_or_none, str_or_none
+from ...forms import FilterForm, StepForm, choices, int_or_none, str_or_none
 from ...labels import CONTACT_MODE_LABELS, FOLLOWUP_STATE_LABELS
 from ...models import CONTACT_MODES, FOLLOWUP_STATES
 from ...services.followups import escalation_recipients
 from ...services.settings import setting_choices
 
 TEXT = [Optional(), Length(max=4000)]
-
-
-class StepForm(DataForm):
-    """Carries the version the actor saw, for the 'changed meanwhile' check."""
-    version = HiddenField(validators=[DataRequired()])
-
-    def values(self):
-        values = super().values()
-        values.pop("version", None)
-        return values
 
 
 class ClassifyForm(StepForm):

@@ -15,7 +15,7 @@ from ...extensions import db
 from ...models import ComplaintAttachment
 from .. import DomainError
 from ..audit import record_event
-from ..uploads import CHUNK, upload_folder
+from ..uploads import read_bounded, upload_folder
 
 #: content type -> file extension for downloads
 EXTENSIONS = {
@@ -89,19 +89,7 @@ def sniff_evidence(data: bytes, filename: str = "") -> str | None:
 
 def read_evidence(stream, filename, max_bytes, field="evidence") -> EvidenceUpload:
     """Read an uploaded file and check its size and type; DomainError on ``field``."""
-    chunks, size = [], 0
-    while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > max_bytes:
-            raise DomainError(_l("The file is too large (at most %(mb).1f MB).", mb=max_bytes / 1048576),
-                              field=field)
-        chunks.append(chunk)
-    data = b"".join(chunks)
-    if not data:
-        raise DomainError(_l("The file is empty."), field=field)
+    data = read_bounded(stream, max_bytes, field)
     content_type = sniff_evidence(data, filename or "")
     if content_type is None:
         raise DomainError(_l("Attach a recording (MP3, M4A, WAV, AMR), a photo (JPEG, PNG, GIF, WebP, "
