@@ -4,8 +4,11 @@ from .base import LANGUAGES
 from .callback import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackDraw, CallbackTask
 from .case import IMPORT_STATES, PRIORITIES, CaseImport, ImportMapping, ServiceCase
 from .client import CONTACT_FUNCTIONS, Client, Contact
-from .complaint import COMPLAINT_CHANNELS, COMPLAINT_STATES, REMEDY_KINDS, Complaint, ComplaintAttachment, ComplaintEvent
+from .complaint import (COMPLAINT_CHANNELS, COMPLAINT_STATES, REMEDY_KINDS, SURVEY_MODES, Complaint,
+                        ComplaintAttachment, ComplaintEvent, ComplaintSurvey)
 from .department import Department, DepartmentMember
+from .improvement import (CHECK_RESULTS, INTERNAL_CAUSES, PLAN_STATES, ROOT_CAUSES, ImprovementCheck,
+                          ImprovementPlan, ImprovementPlanItem)
 from .followup import CONTACT_MODES, FOLLOWUP_STATES, FollowUp, FollowUpEvent
 from .job import JOB_STATES, Job
 from .notification import Notification
@@ -30,5 +33,7 @@ __all__ = [
     "ATTEMPT_OUTCOMES", "TASK_STATES", "CallAttempt", "CallbackDraw", "CallbackTask",
     "IMPORT_STATES", "PRIORITIES", "CaseImport", "ImportMapping", "ServiceCase", "JOB_STATES", "Job",
     "COMPLAINT_CHANNELS", "COMPLAINT_STATES", "REMEDY_KINDS", "Complaint", "ComplaintAttachment", "ComplaintEvent",
-    "Department", "DepartmentMember",
+    "SURVEY_MODES", "ComplaintSurvey", "Department", "DepartmentMember",
+    "CHECK_RESULTS", "INTERNAL_CAUSES", "PLAN_STATES", "ROOT_CAUSES", "ImprovementCheck", "ImprovementPlan",
+    "ImprovementPlanItem",
 ]

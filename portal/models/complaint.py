@@ -3,7 +3,7 @@ from registration to the client being told and the case closed, with evidence fi
 step is a ComplaintEvent; the time-limit clocks are derived from those events, never stored."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -78,6 +78,8 @@ class Complaint(db.Model):
         back_populates="complaint", cascade="all, delete-orphan", order_by="ComplaintEvent.id")
     attachments: Mapped[list["ComplaintAttachment"]] = relationship(
         back_populates="complaint", cascade="all, delete-orphan", order_by="ComplaintAttachment.id")
+    surveys: Mapped[list["ComplaintSurvey"]] = relationship(
+        back_populates="complaint", cascade="all, delete-orphan", order_by="ComplaintSurvey.id")
 
     def __repr__(self):
         return f"<Complaint {self.reference} {self.state}>"
@@ -116,3 +118,51 @@ class ComplaintAttachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     complaint: Mapped[Complaint] = relationship(back_populates="attachments")
+
+
+#: how the check on a closed complaint's handling is taken: a link e-mailed to the complainant,
+#: or a call by the quality desk (a callback task in the desk's queue)
+SURVEY_MODES = ("link", "callback")
+
+
+class ComplaintSurvey(db.Model):
+    """The short ``complaint_followup`` questionnaire issued when a complaint is closed (one per
+    closing: a reopened and closed-again complaint gets a new one). Its link is a 256-bit token
+    looked up by its SHA-256, kept only encrypted, like an invitation's. It is the *origin* of
+    its response (services.responses.submit_response)."""
+    __tablename__ = "complaint_surveys"
+    __table_args__ = (
+        one_of("mode", SURVEY_MODES), one_of("language", ("zh", "en")),
+        UniqueConstraint("complaint_id", "closing"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    #: the complaint's reopen_count when it was closed: 0 for the first closing
+    closing: Mapped[int] = mapped_column(default=0)
+    mode: Mapped[str] = mapped_column(String(12))
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_encrypted: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    #: who on the quality desk calls (mode ``callback``), once somebody takes it
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    #: unique: one answer per survey
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), unique=True)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="surveys")
+    template_version = relationship("TemplateVersion")
+    assigned_to = relationship("User")
+    response = relationship("Response")
+
+    @property
+    def answered(self) -> bool:
+        return self.used_at is not None or self.response_id is not None or self.response is not None
+
+    def attach_response(self, response, now):
+        self.response = response
+        self.used_at = now

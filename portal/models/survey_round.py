@@ -11,8 +11,9 @@ from .base import LANGUAGES, one_of, utcnow
 #: committed; copied: a PM copied it and sent it themselves; sent: accepted by SMTP;
 #: failed: delivery failed (the error is kept) — see services.outbound
 OUTBOX_STATUSES = ("outbox", "queued", "copied", "sent", "failed")
-#: notification: an e-mail copy of a user's in-app notification (services.notifications)
-OUTBOX_KINDS = ("invitation", "reminder", "notification")
+#: notification: an e-mail copy of a user's in-app notification (services.notifications);
+#: complaint: what a complainant is sent (acknowledgement, judged invalid, the check on its handling)
+OUTBOX_KINDS = ("invitation", "reminder", "notification", "complaint")
 
 
 class SurveyRound(db.Model):

@@ -149,6 +149,14 @@ SPECS = {spec.key: spec for spec in (
         _l("A remedy with compensation above this amount must be approved by an executive; below it a "
            "department head may approve."),
         editors=("admin", "quality"), minimum=0.0, maximum=100_000_000.0),
+    *(SettingSpec(
+        f"improvement.check_{n}_days", "int", days,
+        label, _l("An improvement plan's effect is checked this many days after its measures were done; "
+                  "the plan closes only once a check found it effective."),
+        editors=("admin", "quality"), minimum=1, maximum=730)
+      for n, days, label in ((1, 30, _l("Improvement plans: first effect check (days)")),
+                             (2, 60, _l("Improvement plans: second effect check (days)")),
+                             (3, 90, _l("Improvement plans: third effect check (days)")))),
 )}
 
 

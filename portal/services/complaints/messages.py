@@ -1,5 +1,6 @@
 """What the complainant (someone outside the portal) is sent: through the outbox, in their
-language (a contact's, else Chinese), never carrying a link."""
+language (a contact's, else Chinese). Only the check on the handling carries a link (its own
+single-use survey link); nothing carries a link into the portal."""
 from contextlib import contextmanager
 
 from flask import current_app
@@ -9,10 +10,8 @@ from flask_babel import gettext as _
 from ..notifications import in_language_of
 from ..outbound import queue_message
 
-#: the outbox kinds of the complainant's messages. The outbox's kinds are a database CHECK
-#: (OUTBOX_KINDS: invitation, reminder, notification; at most 20 characters): until a migration
-#: adds a ``complaint`` kind they travel as plain-text ``notification`` messages (no link to fill in)
-ACKNOWLEDGEMENT = INVALID = "notification"
+#: the outbox kind of everything a complainant is sent (OUTBOX_KINDS)
+ACKNOWLEDGEMENT = INVALID = SURVEY = "complaint"
 
 
 def link_of(complaint) -> str:
