@@ -120,6 +120,8 @@ BLUEPRINTS = (
     "jobs",
     "departments",
     "complaints",
+    "complaint_form",
+    "improvement",
 )
 
 

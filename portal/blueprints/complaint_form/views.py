@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("complaint_form", __name__)
