@@ -99,7 +99,10 @@ COMPLAINT_ACTION_LABELS = {
     "propose_remedy": _l("Propose a remedy"), "approve": _l("Approve the remedy"),
     "notify_client": _l("Tell the client the outcome"), "close": _l("Close"), "reopen": _l("Reopen"),
     "timer_warning": _l("Time limit warning"), "timer_breach": _l("Time limit exceeded"),
+    "check_answered": _l("Check on the handling answered"),
 }
+#: how the check on a closed complaint's handling is taken
+SURVEY_MODE_LABELS = {"link": _l("Link e-mailed to the complainant"), "callback": _l("Call by the quality desk")}
 COMPLAINT_CHANNEL_LABELS = {
     "phone": _l("Phone"), "email": _l("E-mail"), "chat": _l("Online chat"), "social": _l("Social media"),
     "letter": _l("Letter"), "in_person": _l("In person"), "survey": _l("Survey answer"),
@@ -129,6 +132,7 @@ def template_globals():
         "job_stage_labels": JOB_STAGE_LABELS, "import_state_labels": IMPORT_STATE_LABELS,
         "complaint_state_labels": COMPLAINT_STATE_LABELS,
         "complaint_action_labels": COMPLAINT_ACTION_LABELS,
+        "survey_mode_labels": SURVEY_MODE_LABELS,
         "complaint_channel_labels": COMPLAINT_CHANNEL_LABELS,
         "remedy_kind_labels": REMEDY_KIND_LABELS,
         "clock_state_labels": CLOCK_STATE_LABELS,

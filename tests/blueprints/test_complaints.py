@@ -12,6 +12,7 @@ from portal.models import (
     Department,
     DepartmentMember,
 )
+from portal.seed.templates import ensure_default_templates
 from portal.services import complaints as svc
 from portal.services.answers import parse_answers
 from portal.services.responses import submit_response
@@ -39,6 +40,7 @@ def world(make, db):
     db.session.flush()
     db.session.add_all([DepartmentMember(department=department, user=owner),
                         DepartmentMember(department=department, user=member)])
+    ensure_default_templates()  # the complaint follow-up questionnaire closing issues
     db.session.commit()
     return dict(quality=quality, exec=exec_, head=head, owner=owner, member=member, pm=pm,
                 project=project, contact=contact, department=department)
@@ -135,7 +137,7 @@ def test_the_full_path_through_the_step_routes(client, auth, world, db):
                                                           "said": "结果、原因与申诉途径"}, db).status_code == 200
     auth.logout()
     auth.login("k_quality")
-    response = _step(client, cid, "handler", "close", {}, db)
+    response = _step(client, cid, "handler", "close", {"check_by": "link"}, db)
     assert response.status_code == 200
     stored = db.session.get(Complaint, cid)
     assert stored.state == "closed" and stored.company_fault is True and stored.approved_by_id == world["exec"].id

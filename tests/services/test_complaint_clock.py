@@ -16,7 +16,8 @@ MONDAY = local(2026, 6, 1, 9)  # an ordinary week: no holiday from 1 to 12 June 
 
 
 @pytest.fixture
-def world(make, db):
+def world(make, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://portal.example.cn")  # the check's link
     return build_world(make, db)
 
 

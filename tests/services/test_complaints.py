@@ -17,6 +17,7 @@ from portal.models import (
     OutboxMessage,
 )
 from portal.services import DomainError
+from portal.seed.templates import ensure_default_templates
 from portal.services import complaints as svc
 from portal.services.answers import parse_answers
 from portal.services.complaints import intake
@@ -35,7 +36,8 @@ MONDAY = local(2026, 6, 1, 9)
 
 
 @pytest.fixture
-def world(make, db):
+def world(make, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://portal.example.cn")  # the check's link
     return build_world(make, db)
 
 
@@ -57,6 +59,7 @@ def build_world(make, db):
     db.session.flush()
     db.session.add_all([DepartmentMember(department=department, user=owner),
                         DepartmentMember(department=other, user=outsider)])
+    ensure_default_templates()  # the complaint follow-up questionnaire closing issues
     db.session.commit()
     return dict(quality=quality, exec=exec_, head=head, owner=owner, outsider=outsider, pm=pm, sales=sales,
                 project=project, contact=contact, department=department, other=other)

@@ -80,6 +80,35 @@ class NoteForm(StepForm):
     note = TextAreaField(_l("Note"), validators=TEXT)
 
 
+class AcceptForm(StepForm):
+    """Accepting names the project when the complainant did not (the public form)."""
+    project = SelectField(_l("Project the complaint is about"), coerce=int_or_none)
+    note = TextAreaField(_l("Note"), validators=TEXT)
+
+    def fill(self, complaint, bound, departments=()):
+        from ...services.complaints.intake import projects_to_choose
+        if complaint.project_id is not None:
+            del self.project  # named at intake already
+            return
+        self.project.choices = choices([("", _l("Choose")), *(
+            (p.id, f"{p.code} {p.name} ({p.client.name})") for p in projects_to_choose(complaint))])
+
+
+class CloseForm(StepForm):
+    check_by = SelectField(_l("Check on the handling"), coerce=str_or_none)
+    note = TextAreaField(_l("Note"), validators=TEXT)
+
+    def fill(self, complaint, bound, departments=()):
+        from ...services.complaints import default_mode
+        from ...services.complaints.messages import complainant_email
+        options = [("callback", _l("The quality desk calls the complainant"))]
+        if complainant_email(complaint):
+            options.insert(0, ("link", _l("A link e-mailed to the complainant")))
+        self.check_by.choices = choices(options)
+        if not bound:
+            self.check_by.data = default_mode(complaint)
+
+
 class InvalidForm(StepForm):
     reason = TextAreaField(_l("Explanation (sent to the complainant)"), validators=TEXT)
 
@@ -155,11 +184,11 @@ class ReopenForm(StepForm):
     reason = TextAreaField(_l("Why it is reopened"), validators=TEXT)
 
 
-STEP_FORMS = {"accept": NoteForm, "judge_invalid": InvalidForm, "assign": AssignForm,
+STEP_FORMS = {"accept": AcceptForm, "judge_invalid": InvalidForm, "assign": AssignForm,
               "record_contact": ContactForm, "wait_for_complainant": WaitForm,
               "complainant_answered": AnsweredForm, "mark_complex": ComplexForm,
               "investigate": InvestigateForm, "propose_remedy": RemedyForm, "approve": NoteForm,
-              "notify_client": NotifyForm, "close": NoteForm, "reopen": ReopenForm}
+              "notify_client": NotifyForm, "close": CloseForm, "reopen": ReopenForm}
 
 
 def step_form(action, complaint, formdata=None, departments=()):

@@ -29,6 +29,7 @@ from ...models import (
     Client,
     Complaint,
     ComplaintAttachment,
+    ComplaintSurvey,
     Contact,
     Department,
     DepartmentMember,
@@ -38,12 +39,15 @@ from ...models.base import utcnow
 from ...navigation import nav_item
 from ...services import DomainError
 from ...services import complaints as service
+from ...services.answers import AnswersInvalid
 from ...services.complaints.clock import WorkingHours, clock_limits
+from ...services.responses import AlreadySubmitted
 from ...services.scope import project_scope, visible_clients
 from ...services.settings import setting_choices
 from ...services.uploads import scan_path
 from ...services.working_days import CalendarUnknown
 from ..responses.views import COMPLAINT_DESK
+from ..survey.forms import ConfirmForm
 from .forms import ComplaintFilterForm, ComplaintForm, step_form
 
 bp = Blueprint("complaints", __name__, cli_group=None)  # `flask complaint-timers`
@@ -270,7 +274,7 @@ def _box(complaint, status=200, *, failed=None, message=None):
     locale = str(get_locale() or "zh")
     return render("complaints/detail.html", "complaints/_box.html", status=status, c=complaint,
                   clocks=_clocks(complaint, utcnow(), _settings()), forms=forms, message=message,
-                  step_url=step_url, needs_exec=service.needs_exec(complaint),
+                  step_url=step_url, needs_exec=service.needs_exec(complaint), may_call=service.may_call,
                   directions=dict(setting_choices("problems.directions", locale)),
                   problem_types=dict(setting_choices("problems.types", locale)))
 
@@ -344,6 +348,42 @@ def download_evidence(evidence_id):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the check on the handling, by the desk's call ------------------------------------------------
+
+def _call_page(check, status=200, values=None, errors=None):
+    return render("complaints/check_call.html", "complaints/check_call.html", status=status, check=check,
+                  c=check.complaint, version=check.template_version, values=values or {}, errors=errors or {})
+
+
+@bp.route("/complaints/checks/<int:check_id>/call", methods=["GET", "POST"])
+@access("quality")
+def check_call(check_id):
+    """The quality desk calls the complainant of a closed complaint and types in the check's answers."""
+    check = db.session.get(ComplaintSurvey, check_id) or abort(404)
+    get_complaint_or_404(check.complaint_id)
+    if not service.may_call(current_user, check):
+        abort(404)  # a link check is the complainant's to answer
+    if check.answered:
+        flash(_("The answers of this check are in already."), "info")
+        return redirect(url_for(".detail", complaint_id=check.complaint_id), 303)
+    if request.method == "GET":
+        return _call_page(check)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.record_check_call(check, current_user, request.form)
+    except AnswersInvalid as error:
+        db.session.rollback()
+        return _call_page(db.session.get(ComplaintSurvey, check_id), 422, request.form, error.errors)
+    except AlreadySubmitted:
+        db.session.rollback()
+        flash(_("The answers of this check are in already."), "info")
+        return redirect(url_for(".detail", complaint_id=check.complaint_id), 303)
+    db.session.commit()
+    flash(_("The answers of the check were recorded."), "success")
+    return hx_redirect(url_for(".detail", complaint_id=check.complaint_id))
 
 
 # --- from a survey answer ----------------------------------------------------------------------

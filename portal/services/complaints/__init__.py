@@ -13,13 +13,26 @@ The package, by what each part does:
 - ``workflow``: ``apply`` and its steps, who may take them, who sees which complaint;
 - ``clock``: working hours in the portal's calendar and the two clocks of a complaint;
 - ``alerts``: the 50 % / 75 % warnings and the breach alerts;
-- ``messages``: what the complainant is sent (through the outbox).
+- ``messages``: what the complainant is sent (through the outbox);
+- ``handling_check``: the check on a closed complaint's handling, by link or by the desk's call.
 
 Import from here (``from portal.services import complaints``); the modules are the layout, not the API.
 """
 from .alerts import check_timers
 from .clock import Clock, Clocks, WorkingHours, add_working_hours, clocks, local_time, working_hours_between
 from .evidence import EvidenceUpload, read_evidence, sniff_evidence, store_evidence
+from .handling_check import (
+                    CheckLinkInvalid,
+                    calls_waiting,
+                    check_for_session,
+                    check_versions,
+                    default_mode,
+                    find_valid_check,
+                    latest_check,
+                    may_call,
+                    record_check_call,
+                    submit_check_online,
+)
 from .intake import (
                     complaint_from_response,
                     complaint_of_response,
@@ -46,6 +59,8 @@ __all__ = [
     "EvidenceUpload", "read_evidence", "sniff_evidence", "store_evidence",
     "complaint_from_response", "complaint_of_response", "first_contact_deadline", "next_reference",
     "register_complaint", "link_of",
+    "CheckLinkInvalid", "calls_waiting", "check_for_session", "check_versions", "default_mode",
+    "find_valid_check", "latest_check", "may_call", "record_check_call", "submit_check_online",
     "ACTIONS", "ACTOR_OF", "CLOCK_OF", "HANDLING_STATES", "OPEN_STATES", "TRANSITIONS",
     "ChangedMeanwhile", "allowed_actions", "apply", "can_view", "complaint_scope", "may_act", "needs_exec",
     "state_label",

@@ -209,3 +209,15 @@ def complaint_from_response(response, by_user, *, now=None) -> Complaint:
                               description=description[:DESCRIPTION_MAX], by_user=by_user,
                               contact=response.contact, project=response.project, response=response,
                               now=now)
+
+
+def projects_to_choose(complaint, limit=1000) -> list:
+    """What the desk picks from when accepting a complaint that names no project: the client's
+    projects when the client is known, else every project (the public form names none)."""
+    if complaint.project_id is not None:
+        return []
+    client_id = complaint.client_id or (complaint.contact.client_id if complaint.contact else None)
+    query = select(Project).order_by(Project.code).limit(limit)
+    if client_id is not None:
+        query = query.where(Project.client_id == client_id)
+    return db.session.scalars(query).all()

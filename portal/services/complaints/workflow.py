@@ -16,6 +16,7 @@ from ...models import (
     Department,
     DepartmentMember,
     Project,
+    TemplateVersion,
     User,
 )
 from ...models.base import utcnow
@@ -24,6 +25,7 @@ from ..audit import record_event
 from ..followups.transitions import escalation_recipients
 from ..notifications import notify, notify_role
 from ..settings import get_setting
+from .handling_check import choose_mode, issue_check
 from .messages import INVALID, invalid_message, link_of, queue_to_complainant, text_for
 from .rules import ACTIONS, ACTOR_OF, CLOCK_OF, TRANSITIONS
 
@@ -149,7 +151,24 @@ def _is_paused(c):
 
 
 def _do_accept(c, actor, fields, now):
-    return _text(fields, "note", _("Note"), required=False), None, None
+    """A valid complaint is about one of the company's projects: the desk names it when the
+    complainant did not (the public form), so the check on its handling can be recorded."""
+    detail = None
+    if c.project is None:
+        project = fields.get("project")
+        if not isinstance(project, Project):
+            project = db.session.get(Project, project) if project else None
+        if project is None:
+            raise DomainError(_("Name the project the complaint is about."), field="project")
+        if c.client_id is not None and c.client_id != project.client_id:
+            raise DomainError(_("This project belongs to another client."), field="project")
+        if c.contact is not None and c.contact.client_id != project.client_id:
+            raise DomainError(_("This project belongs to another client than the complainant."),
+                              field="project")
+        c.project, c.client = project, project.client
+        c.project_id, c.client_id = project.id, project.client_id
+        detail = {"project": project.id}
+    return _text(fields, "note", _("Note"), required=False), detail, None
 
 
 def _do_judge_invalid(c, actor, fields, now):
@@ -247,8 +266,10 @@ def _do_notify_client(c, actor, fields, now):
 
 
 def _do_close(c, actor, fields, now):
+    mode, version = choose_mode(c, fields.get("check_by"))
     c.closed_at = now
-    return _text(fields, "note", _("Note"), required=False), None, None
+    return (_text(fields, "note", _("Note"), required=False),
+            {"check_by": mode, "check_version": version.id}, None)
 
 
 def _do_reopen(c, actor, fields, now):
@@ -328,6 +349,9 @@ def _tell_next(c, action, actor, now):
                     lambda user: _("Client told the outcome: %(ref)s", ref=ref),
                     lambda user: _("The client was told the outcome of complaint %(ref)s; it can be closed.",
                                    ref=ref), link=link)
+    elif action == "close":
+        detail = c.events[-1].detail
+        issue_check(c, detail["check_by"], db.session.get(TemplateVersion, detail["check_version"]), now=now)
     elif action == "reopen":
         _tell(c.owner, "complaint_reopened", c, lambda: _("Complaint reopened: %(ref)s", ref=ref),
               lambda: _("The quality desk reopened complaint %(ref)s: %(reason)s", ref=ref,
