@@ -4,7 +4,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.cli import DEMO_USERNAMES
-from portal.models import (CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Complaint, Contact,
+from portal.models import (COMPLAINT_STATES, CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Complaint,
+                           ComplaintSurvey, Contact,
                            FollowUp, FollowUpEvent, Invitation, OutboxMessage, Project, Response, SalesInquiry,
                            ServiceCase, SurveyRound, User)
 from portal.models.base import utcnow
@@ -68,9 +69,19 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     assert sent > 0 and statuses["copied"] == sent  # copied by the PM, never e-mailed
     assert statuses["outbox"] > 0 and set(statuses) == {"copied", "outbox"}
     _assert_demo_callback_desk(db)
-    complaint_states = set(db.session.scalars(select(Complaint.state)))
-    assert {"registered", "invalid", "closed"} <= complaint_states
+    _assert_demo_complaints(db)
+
+
+def _assert_demo_complaints(db):
+    """Complaints in every state, one major; a closed one whose complainant answered the check on
+    its handling through the link, and one whose check waits for the desk's call."""
+    assert set(db.session.scalars(select(Complaint.state))) == set(COMPLAINT_STATES)
     assert db.session.scalar(select(func.count(Complaint.id)).where(Complaint.major)) == 1
+    checks = db.session.scalars(select(ComplaintSurvey)).all()
+    answered = [c for c in checks if c.response is not None]
+    assert [(c.mode, c.response.channel, c.complaint.state) for c in answered] == [("link", "online", "closed")]
+    assert answered[0].complaint.events[-1].action == "check_answered"
+    assert [c.mode for c in checks if c.response is None and c.complaint.state == "closed"] == ["callback"]
 
 
 def _assert_demo_callback_desk(db):

@@ -85,6 +85,8 @@ def test_the_desk_calls_when_no_e_mail_is_known(client, auth, world, db):
     auth.logout()
     auth.login("c_quality")
     assert f"/complaints/checks/{check_id}/call" in client.get(f"/complaints/{cid}").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="home-complaint-calls"' in home and f"/complaints/checks/{check_id}/call" in home
     page = client.get(f"/complaints/checks/{check_id}/call")
     assert page.status_code == 200 and "q_attitude" in page.get_data(as_text=True)
     url = f"/complaints/checks/{check_id}/call"
@@ -94,6 +96,7 @@ def test_the_desk_calls_when_no_e_mail_is_known(client, auth, world, db):
     assert stored.response.channel == "phone" and stored.response.entered_by_id == world["quality"].id
     again = client.get(url)
     assert again.status_code == 303  # answered: back to the complaint
+    assert 'id="home-complaint-calls"' not in client.get("/").get_data(as_text=True)
 
 
 def test_accepting_a_public_complaint_names_its_project(world, db):

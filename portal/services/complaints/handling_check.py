@@ -13,9 +13,10 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ...extensions import db
-from ...models import SURVEY_MODES, ComplaintEvent, ComplaintSurvey
+from ...models import SURVEY_MODES, Complaint, ComplaintEvent, ComplaintSurvey
 from ...models.base import utcnow
 from .. import DomainError, throttle
 from ..answers import AnswersInvalid, parse_answers
@@ -214,8 +215,10 @@ def record_check_call(check, user, data, *, now=None):
     return _record(check, data, channel="phone", entered_by=user, now=now)
 
 
-def calls_waiting():
+def calls_waiting(limit=50):
     """Checks the quality desk still has to call, oldest first."""
     return db.session.scalars(
         select(ComplaintSurvey).where(ComplaintSurvey.mode == "callback", ComplaintSurvey.response_id.is_(None))
-        .order_by(ComplaintSurvey.created_at, ComplaintSurvey.id)).all()
+        .options(joinedload(ComplaintSurvey.complaint).joinedload(Complaint.project),
+                 joinedload(ComplaintSurvey.complaint).joinedload(Complaint.contact))
+        .order_by(ComplaintSurvey.created_at, ComplaintSurvey.id).limit(limit)).all()
