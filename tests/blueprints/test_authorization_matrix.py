@@ -23,7 +23,7 @@ from .. import factories
 ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
 #: parameters naming an object that belongs to a project (ownership applies)
 PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message",
-                  "followup", "inquiry", "task", "complaint", "evidence")
+                  "followup", "inquiry", "task", "complaint", "evidence", "complaint_check")
 #: steps only the object's own actor takes (a complaint's owner or its department's head, who may
 #: hold any role; an approver: an executive or that head): a role inside the rule is refused (403)
 #: unless it is that person, so these are checked for "no 5xx, PM/sales of others refused" only
@@ -110,8 +110,13 @@ def _build_world():
     evidence = ComplaintAttachment(complaint=complaint, original_name="录音.mp3", stored_name="matrix-test-evidence",
                                    content_type="audio/mpeg", size=4, sha256="0" * 64)
     _db.session.add_all([complaint, evidence])
+    from portal.models import ComplaintSurvey
+    check = ComplaintSurvey(complaint=complaint, mode="callback",  # the quality desk's call
+                            template_version=factories.template_version(kind="complaint_followup"))
+    _db.session.add(check)
     _db.session.commit()
     ids = {
+        "complaint_check": check.id,  # before "complaint": the first key found in a parameter wins
         "project": project.id, "task": task.id, "import": imp.id, "job": job.id, "kind": "csv",
         "quarter": "2026Q4", "client": client.id, "contact": contact.id, "milestone": milestone.id,
         "round": rnd.id, "invitation": inv.id, "response": response.id, "attachment": attachment.id,

@@ -357,10 +357,11 @@ def _call_page(check, status=200, values=None, errors=None):
                   c=check.complaint, version=check.template_version, values=values or {}, errors=errors or {})
 
 
-@bp.route("/complaints/checks/<int:check_id>/call", methods=["GET", "POST"])
+@bp.route("/complaints/checks/<int:complaint_check_id>/call", methods=["GET", "POST"])
 @access("quality")
-def check_call(check_id):
+def check_call(complaint_check_id):
     """The quality desk calls the complainant of a closed complaint and types in the check's answers."""
+    check_id = complaint_check_id
     check = db.session.get(ComplaintSurvey, check_id) or abort(404)
     get_complaint_or_404(check.complaint_id)
     if not service.may_call(current_user, check):
