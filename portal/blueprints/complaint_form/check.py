@@ -11,7 +11,7 @@ from flask_babel import refresh
 from ...authz import access
 from ...database import writes_on_get
 from ...extensions import db, limiter
-from ...htmx import is_partial, render
+from ...htmx import hx_redirect, is_partial, render
 from ...models import ComplaintSurvey
 from ...models.base import utcnow
 from ...services import complaints as service
@@ -143,7 +143,7 @@ def submit_check():
     db.session.commit()
     session.pop(SESSION_KEY, None)
     session[DONE_KEY] = check_id
-    return redirect(url_for(".check_thanks"), 303)
+    return hx_redirect(url_for(".check_thanks"))
 
 
 @bp.route("/complaint-check/thanks")

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, true
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...extensions import db
@@ -308,6 +309,7 @@ def apply(complaint, action, *, actor, expected_version, now=None, **fields) -> 
         with db.session.no_autoflush:
             note, detail, clock = _STEPS[action](complaint, actor, fields, now)
             complaint.state = after
+            flag_modified(complaint, "state")  # every step bumps the version, even one that keeps the state
             complaint.events.append(ComplaintEvent(at=now, actor_id=actor.id, action=action, from_state=before,
                                                    to_state=after, clock=clock, note=note, detail=detail))
         db.session.flush()  # UPDATE ... WHERE version = the one we read: 0 rows if it moved on
