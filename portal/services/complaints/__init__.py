@@ -14,7 +14,8 @@ The package, by what each part does:
 - ``clock``: working hours in the portal's calendar and the two clocks of a complaint;
 - ``alerts``: the 50 % / 75 % warnings and the breach alerts;
 - ``messages``: what the complainant is sent (through the outbox);
-- ``handling_check``: the check on a closed complaint's handling, by link or by the desk's call.
+- ``handling_check``: the check on a closed complaint's handling, by link or by the desk's call;
+- ``report``: the monthly report, the share handled within each limit.
 
 Import from here (``from portal.services import complaints``); the modules are the layout, not the API.
 """
@@ -41,6 +42,7 @@ from .intake import (
                     register_complaint,
 )
 from .messages import link_of
+from .report import LimitShare, MonthlyReport, last_month, monthly_report, monthly_report_xlsx, parse_month
 from .rules import ACTIONS, ACTOR_OF, CLOCK_OF, HANDLING_STATES, OPEN_STATES, TRANSITIONS
 from .workflow import (
                     ChangedMeanwhile,
@@ -61,6 +63,7 @@ __all__ = [
     "register_complaint", "link_of",
     "CheckLinkInvalid", "calls_waiting", "check_for_session", "check_versions", "default_mode",
     "find_valid_check", "latest_check", "may_call", "record_check_call", "submit_check_online",
+    "LimitShare", "MonthlyReport", "last_month", "monthly_report", "monthly_report_xlsx", "parse_month",
     "ACTIONS", "ACTOR_OF", "CLOCK_OF", "HANDLING_STATES", "OPEN_STATES", "TRANSITIONS",
     "ChangedMeanwhile", "allowed_actions", "apply", "can_view", "complaint_scope", "may_act", "needs_exec",
     "state_label",
