@@ -16,6 +16,7 @@ class NavItem:
     label: object  # lazy string
     roles: frozenset
     count: Callable = field(default=None, compare=False)  # user -> how many wait there (a badge)
+    also: Callable = field(default=None, compare=False)   # user -> True: shown outside ``roles`` too
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,11 @@ _NAV: dict[str, NavItem] = {}
 _SECTIONS: dict[str, HomeSection] = {}
 
 
-def nav_item(order, endpoint, label, roles=(), count=None):
+def nav_item(order, endpoint, label, roles=(), count=None, also=None):
     """Register a top-bar link for ``roles`` (empty: every signed-in user), sorted by ``order``;
-    ``count(user)``: a number shown beside it (e.g. messages waiting), hidden when 0."""
-    _NAV[endpoint] = NavItem(order, endpoint, label, frozenset(roles), count)
+    ``count(user)``: a number shown beside it (e.g. messages waiting), hidden when 0;
+    ``also(user)``: shows it to a user outside ``roles`` too (e.g. a department's members)."""
+    _NAV[endpoint] = NavItem(order, endpoint, label, frozenset(roles), count, also)
 
 
 def home_section(order, template, roles=()):
@@ -49,7 +51,8 @@ def _allowed(roles, user):
 
 
 def nav_for(user):
-    items = sorted((i for i in _NAV.values() if _allowed(i.roles, user)), key=lambda i: i.order)
+    items = sorted((i for i in _NAV.values()
+                    if _allowed(i.roles, user) or (i.also is not None and i.also(user))), key=lambda i: i.order)
     return [{"url": url_for(i.endpoint), "label": i.label, "count": i.count(user) if i.count else 0}
             for i in items]
 

@@ -23,11 +23,16 @@ from .. import factories
 ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
 #: parameters naming an object that belongs to a project (ownership applies)
 PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message",
-                  "followup", "inquiry", "task", "complaint", "evidence", "complaint_check")
+                  "followup", "inquiry", "task", "complaint", "evidence", "complaint_check",
+                  "plan")
 #: steps only the object's own actor takes (a complaint's owner or its department's head, who may
 #: hold any role; an approver: an executive or that head): a role inside the rule is refused (403)
 #: unless it is that person, so these are checked for "no 5xx, PM/sales of others refused" only
-ACTOR_SCOPED_ENDPOINTS = {"complaints.handler_step", "complaints.approve"}
+ACTOR_SCOPED_ENDPOINTS = {"complaints.handler_step", "complaints.approve",
+                          # an improvement plan's steps: quality, PMO or its department's head (exec and
+                          # admin read it), its responsible person marks the measures done
+                          *(f"improvement.{step}" for step in ("new", "edit", "add_item", "remove_item",
+                                                               "mark_measures_done", "close", "revise"))}
 SKIP_ENDPOINTS = {"static", "auth.logout"}  # logout is covered by tests/blueprints/test_auth.py
 
 
@@ -114,8 +119,14 @@ def _build_world():
     check = ComplaintSurvey(complaint=complaint, mode="callback",  # the quality desk's call
                             template_version=factories.template_version(kind="complaint_followup"))
     _db.session.add(check)
+    from portal.models import ImprovementPlan, ImprovementPlanItem
+    plan = ImprovementPlan(title="矩阵计划", goal="目标", measures="措施", root_cause="service", department_id=dept.id,
+                           responsible_id=pm_b.id, due_on=date(2027, 3, 31),  # pm_b's department: PM A refused
+                           items=[ImprovementPlanItem(followup_id=followup.id)])
+    _db.session.add(plan)
     _db.session.commit()
     ids = {
+        "plan": plan.id,
         "complaint_check": check.id,  # before "complaint": the first key found in a parameter wins
         "project": project.id, "task": task.id, "import": imp.id, "job": job.id, "kind": "csv",
         "quarter": "2026Q4", "client": client.id, "contact": contact.id, "milestone": milestone.id,

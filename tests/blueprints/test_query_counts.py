@@ -119,7 +119,7 @@ def _at(path):
 PAGES = [
     Page("home pm", "pm1", _at("/"), 12),
     Page("home sales", "sales1", _at("/"), 12),
-    Page("home quality", "quality1", _at("/"), 16),
+    Page("home quality", "quality1", _at("/"), 17),  # + the nav badge of improvement checks due
     Page("home pmo", "pmo1", _at("/"), 14),
     Page("home archive", "archive1", _at("/"), 12),
     Page("home exec", "exec1", _at("/"), 14),
@@ -157,7 +157,7 @@ PAGES = [
     Page("client page (quality)", "quality1", lambda: f"/clients/{_busiest_client()}", 12),
     # the response page: + the complaint it was turned into (issue 11)
     Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 17),
-    Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 17),
+    Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 18),  # + checks-due badge
 ]
 
 
