@@ -5,12 +5,12 @@ from sqlalchemy import func, select
 
 from portal.cli import DEMO_USERNAMES
 from portal.models import (COMPLAINT_STATES, CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Complaint,
-                           ComplaintSurvey, Contact,
+                           ComplaintSurvey, Contact, ImprovementPlan,
                            FollowUp, FollowUpEvent, Invitation, OutboxMessage, Project, Response, SalesInquiry,
                            ServiceCase, SurveyRound, User)
 from portal.models.base import utcnow
 from portal.models.client import CONTACT_FUNCTIONS
-from portal.services import followups
+from portal.services import followups, improvement
 from portal.services.accounts import authenticate, find_user
 from portal.services.callbacks.sampling import quarter_status
 from portal.services.quarters import current_quarter, end_of_local_day, local_today, quarter_bounds
@@ -82,6 +82,9 @@ def _assert_demo_complaints(db):
     assert [(c.mode, c.response.channel, c.complaint.state) for c in answered] == [("link", "online", "closed")]
     assert answered[0].complaint.events[-1].action == "check_answered"
     assert [c.mode for c in checks if c.response is None and c.complaint.state == "closed"] == ["callback"]
+    [plan] = db.session.scalars(select(ImprovementPlan)).all()
+    assert sorted(i.followup_id is None for i in plan.items) == [False, False, True]  # 2 follow-ups, 1 complaint
+    assert plan.state == "measures_done" and len(improvement.due_checks()) == 1
 
 
 def _assert_demo_callback_desk(db):

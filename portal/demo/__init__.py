@@ -56,6 +56,8 @@ def load_demo_data(password, today=None):
     lines += _ensure_departments(users)
     from . import complaints as demo_complaints
     lines += demo_complaints.load(projects, users, today)
+    from . import improvement as demo_improvement
+    lines += demo_improvement.load(projects, users, today)
     return lines
 
 
