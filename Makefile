@@ -130,7 +130,7 @@ run: deps sysdeps translations db
 	  echo "    exec1           executive: reads all; answers escalated follow-ups; acknowledges major problems"; \
 	  echo "    pm1, pm2        project managers: rounds, invitations, paper forms, follow-ups of own projects"; \
 	  echo "    sales1, sales2  sales: own projects and contacts; records sales inquiries (on behalf too)"; \
-	  echo "  Complaints: register and handle them (five demo complaints); key accounts, rollups and archive later."; \
+	  echo "  Complaints (every state, monthly report, check on the handling) and improvement plans; key accounts, rollups and archive later."; \
 	elif [ "$$want" = 0 ]; then \
 	  echo "  Demo data skipped (DEMO=0)."; \
 	else \
