@@ -35,6 +35,7 @@ TEXTS = {
         "personal": "此链接仅供您本人使用，请勿转发。",
         "opt_out": "如不希望再收到此类问卷，请打开上面的链接，点击页面上“不再接收问卷”的选项。",
         "signature": "{pm}\n“{project}”项目经理",
+        "complaint": "如对我们的服务有投诉或建议，请填写：{complaint_form}",
         "date": "{d.year}年{d.month}月{d.day}日",
     },
     "en": {
@@ -53,11 +54,24 @@ TEXTS = {
         "opt_out": ("If you prefer not to receive these questionnaires, open the link above and "
                     "choose “I do not want to receive further questionnaires”."),
         "signature": "{pm}\nProject manager, “{project}”",
+        "complaint": "To complain about our service or make a suggestion: {complaint_form}",
         "date": "{d:%d %B %Y}",
     },
 }
 
 
+
+
+def complaint_form_link():
+    """The public complaint form's absolute address (the invitation's footer), or None when the
+    site's address is unknown here (no PUBLIC_BASE_URL and no request)."""
+    from flask import current_app, has_request_context, url_for
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + current_app.url_map.bind("localhost").build("complaint_form.public_form")
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for("complaint_form.public_form", _external=True)
+    return None
 
 
 def compose(invitation, kind):
@@ -70,8 +84,11 @@ def compose(invitation, kind):
     values = {"name": contact.name, "project": project.name, "quarter": rnd.quarter,
               "due": texts["date"].format(d=rnd.due_date),
               "pm": project.pm.display_name if project.pm else ""}
+    values["complaint_form"] = complaint_form_link()
     paragraphs = [texts["greeting"], texts[f"{kind}_intro"], LINK_MARK, texts["due"],
                   texts["personal"], texts["opt_out"], texts["signature"]]
+    if values["complaint_form"]:
+        paragraphs.append(texts["complaint"])
     body = "\n\n".join(p if p == LINK_MARK else p.format(**values) for p in paragraphs) + "\n"
     return texts[f"{kind}_subject"].format(**values), body
 

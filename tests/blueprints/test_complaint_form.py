@@ -41,3 +41,15 @@ def test_refusals_write_nothing(client, db):
 
 def test_every_survey_page_links_to_the_form(client):
     assert "/complaint" in client.get("/s/" + "x" * 43).get_data(as_text=True)
+
+
+def test_the_invitation_footer_links_to_the_form(app, monkeypatch):
+    from types import SimpleNamespace
+    from portal.services.invitation_messages import compose
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://survey.example.cn")
+    project = SimpleNamespace(name="机房运维", pm=SimpleNamespace(display_name="王经理"))
+    invitation = SimpleNamespace(contact=SimpleNamespace(name="李先生", language="zh"),
+                                 round=SimpleNamespace(project=project, quarter="2026Q4",
+                                                       due_date=__import__("datetime").date(2026, 12, 31)))
+    _subject, body = compose(invitation, "invitation")
+    assert body.rstrip().endswith("https://survey.example.cn/complaint")
