@@ -59,6 +59,10 @@ class Config:
     #: coarse flood guard on POST /login per address (Flask-Limiter); guessing is stopped below
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "300 per minute")
     SURVEY_RATE_LIMIT = os.environ.get("SURVEY_RATE_LIMIT", "30 per minute;200 per hour")
+    #: the public complaint form (/complaint), per address: complaints registered (refused
+    #: submissions do not count), and every request to its pages (submissions included)
+    COMPLAINT_FORM_RATE_LIMIT = os.environ.get("COMPLAINT_FORM_RATE_LIMIT", "5 per hour;20 per day")
+    COMPLAINT_FORM_PAGE_RATE_LIMIT = os.environ.get("COMPLAINT_FORM_PAGE_RATE_LIMIT", "30 per minute;200 per hour")
     #: failed sign-ins, counted in the database (services/throttle.py): per account for browsers
     #: it has not seen, then a lockout doubling per further failure; per address, much higher
     LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10 per minute;50 per day")
