@@ -97,7 +97,8 @@ COMPLAINT_ACTION_LABELS = {
     "complainant_answered": _l("The complainant answered"),
     "mark_complex": _l("Mark complex (complainant told)"), "investigate": _l("Record the investigation"),
     "propose_remedy": _l("Propose a remedy"), "approve": _l("Approve the remedy"),
-    "notify_client": _l("Tell the client the outcome"), "close": _l("Close"), "reopen": _l("Reopen"),
+    "send_back": _l("Send the remedy back"), "notify_client": _l("Tell the client the outcome"),
+    "close": _l("Close"), "reopen": _l("Reopen"),
     "timer_warning": _l("Time limit warning"), "timer_breach": _l("Time limit exceeded"),
     "check_answered": _l("Check on the handling answered"),
 }

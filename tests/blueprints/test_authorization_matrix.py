@@ -135,7 +135,7 @@ def _build_world():
         "question": version.questions[0].id, "user": admin_target.id, "scale": version.questions[0].scale_id,
         "notification": notification.id, "followup": followup.id, "inquiry": inquiry.id, "pm_step": "classify",
         "pmo_step": "verify", "department": dept.id, "complaint": complaint.id, "evidence": evidence.id,
-        "desk_step": "accept", "handler_step": "record_contact",
+        "desk_step": "accept", "handler_step": "record_contact", "approver_step": "approve",
         "key": "followup.due_working_days",  # a setting the widest editor list (admin, quality) may change
     }
     return World(ids, "pm_b", "sales_b")

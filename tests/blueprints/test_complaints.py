@@ -59,8 +59,7 @@ def _step(client, complaint_id, group, action, fields, db, version=None):
     stored = db.session.get(Complaint, complaint_id)
     data = {f"{action}-version": str(stored.version if version is None else version),
             **{f"{action}-{k}": v for k, v in fields.items()}}
-    url = (f"/complaints/{complaint_id}/approve" if group == "approve"
-           else f"/complaints/{complaint_id}/{action}")
+    url = f"/complaints/{complaint_id}/{action}"  # every group's steps: /<id>/<step>
     return client.post_form(url, data, htmx=True, token_from=f"/complaints/{complaint_id}")
 
 
@@ -145,6 +144,34 @@ def test_the_full_path_through_the_step_routes(client, auth, world, db):
                                                  "propose_remedy", "approve", "notify_client", "close"]
     page = client.get(f"/complaints/{cid}").get_data(as_text=True)
     assert "Closed" in page and "结果、原因与申诉途径" in page and f"/complaints/{cid}/reopen" in page
+
+
+def test_the_approver_sends_the_remedy_back_from_the_page(client, auth, world, db):
+    complaint = _register(world, db)
+    cid = complaint.id
+    auth.login("k_quality")
+    _step(client, cid, "desk", "accept", {}, db)
+    _step(client, cid, "desk", "assign", {"department": str(world["department"].id),
+                                          "owner": str(world["owner"].id)}, db)
+    auth.logout()
+    auth.login("k_owner")
+    _step(client, cid, "handler", "investigate", {"findings": "排班冲突", "company_fault": "1"}, db)
+    _step(client, cid, "handler", "propose_remedy", {"kind": "compensation", "amount": "8000", "text": "赔偿"}, db)
+    assert f"/complaints/{cid}/send_back" not in client.get(f"/complaints/{cid}").get_data(as_text=True)
+    auth.logout()
+    auth.login("k_head")  # above the approval amount: not the head's to send back either
+    assert _step(client, cid, "approve", "send_back", {"reason": "金额过高"}, db).status_code == 403
+    auth.logout()
+    auth.login("k_exec")
+    page = client.get(f"/complaints/{cid}").get_data(as_text=True)
+    assert f'action="/complaints/{cid}/send_back"' in page and f'action="/complaints/{cid}/approve"' in page
+    response = _step(client, cid, "approve", "send_back", {"reason": ""}, db)
+    assert response.status_code == 422 and 'id="field-send_back-reason"' in response.get_data(as_text=True)
+    response = _step(client, cid, "approve", "send_back", {"reason": "先核实停机时长再定金额"}, db)
+    assert response.status_code == 200 and "先核实停机时长再定金额" in response.get_data(as_text=True)
+    stored = db.session.get(Complaint, cid)
+    assert stored.state == "investigated" and stored.events[-1].action == "send_back"
+    assert _step(client, cid, "approve", "approve", {}, db).status_code == 422  # nothing to approve now
 
 
 def test_a_missing_value_is_422_beside_its_field(client, auth, world, db):

@@ -336,6 +336,38 @@ def test_a_department_head_approves_up_to_the_threshold_only(world, db, amount, 
             step(c, "approve", world["head"])
 
 
+def test_an_approver_sends_a_remedy_back_and_the_handler_proposes_another(world, db):
+    c = to_state(world, "remedy_proposed", kind="compensation", amount="800", text="赔偿800元")
+    with pytest.raises(DomainError) as error:
+        step(c, "send_back", world["head"], reason=" ")
+    assert error.value.field == "reason"
+    step(c, "send_back", world["head"], reason="金额不足以弥补停机损失")
+    assert c.state == "investigated" and c.approved_by_id is None
+    told = db.session.scalars(select(Notification).where(Notification.kind == "complaint_sent_back")).all()
+    assert [n.user_id for n in told] == [world["owner"].id] and "金额不足" in told[0].body
+    with pytest.raises(DomainError):
+        step(c, "approve", world["exec"])  # nothing proposed any more
+    step(c, "propose_remedy", world["owner"], kind="compensation", amount="2000", text="赔偿2000元")
+    step(c, "approve", world["head"])
+    assert [(e.action, e.from_state, e.to_state) for e in c.events][-4:] == [
+        ("propose_remedy", "investigated", "remedy_proposed"),
+        ("send_back", "remedy_proposed", "investigated"),
+        ("propose_remedy", "investigated", "remedy_proposed"), ("approve", "remedy_proposed", "approved")]
+    assert c.events[-3].note == "金额不足以弥补停机损失"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "complaint_send_back")) == 1
+
+
+@pytest.mark.parametrize("amount, head_may", [("5000", True), ("5000.01", False)])
+def test_only_an_approver_of_the_remedy_sends_it_back(world, db, amount, head_may):
+    c = to_state(world, "remedy_proposed", kind="compensation", amount=amount, text="赔偿")
+    assert svc.may_act(world["head"], c, "send_back") is head_may
+    assert svc.may_act(world["exec"], c, "send_back")
+    for who in ("owner", "quality", "pm", "outsider"):
+        with pytest.raises(PermissionError):
+            step(c, "send_back", world[who], reason="不行")
+
+
 def test_the_threshold_comes_from_the_settings(world, db):
     c = to_state(world, "remedy_proposed", kind="compensation", amount="3000", text="赔偿")
     set_setting("complaints.exec_approval_amount", 2000.0, actor=world["quality"])

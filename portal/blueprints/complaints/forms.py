@@ -180,6 +180,10 @@ class NotifyForm(StepForm):
         self.how.choices = _how_choices()
 
 
+class SendBackForm(StepForm):
+    reason = TextAreaField(_l("Why it is sent back (what the new proposal must change)"), validators=TEXT)
+
+
 class ReopenForm(StepForm):
     reason = TextAreaField(_l("Why it is reopened"), validators=TEXT)
 
@@ -188,7 +192,7 @@ STEP_FORMS = {"accept": AcceptForm, "judge_invalid": InvalidForm, "assign": Assi
               "record_contact": ContactForm, "wait_for_complainant": WaitForm,
               "complainant_answered": AnsweredForm, "mark_complex": ComplexForm,
               "investigate": InvestigateForm, "propose_remedy": RemedyForm, "approve": NoteForm,
-              "notify_client": NotifyForm, "close": CloseForm, "reopen": ReopenForm}
+              "send_back": SendBackForm, "notify_client": NotifyForm, "close": CloseForm, "reopen": ReopenForm}
 
 
 def step_form(action, complaint, formdata=None, departments=()):

@@ -253,7 +253,7 @@ def step_url(complaint, action):
         return url_for("complaints.desk_step", complaint_id=complaint.id, desk_step=action)
     if action in HANDLER_STEPS:
         return url_for("complaints.handler_step", complaint_id=complaint.id, handler_step=action)
-    return url_for("complaints.approve", complaint_id=complaint.id)
+    return url_for("complaints.approve", complaint_id=complaint.id, approver_step=action)
 
 
 def _assignable_departments():
@@ -303,11 +303,16 @@ def handler_step(complaint_id, handler_step):
     return _step(complaint_id, handler_step)
 
 
-@bp.route("/complaints/<int:complaint_id>/approve", methods=["POST"])
+APPROVER_STEPS = ("approve", "send_back")
+
+
+@bp.route(f"/complaints/<int:complaint_id>/<any({', '.join(APPROVER_STEPS)}):approver_step>",
+          methods=["POST"])
 @access(*STAFF)
-def approve(complaint_id):
-    """An executive, or the department's head up to the approval amount, approves the remedy."""
-    return _step(complaint_id, "approve")
+def approve(complaint_id, approver_step):
+    """An executive, or the department's head up to the approval amount, approves the proposed
+    remedy or sends it back to the handler with the reason."""
+    return _step(complaint_id, approver_step)
 
 
 def _step(complaint_id, action):

@@ -19,13 +19,14 @@ TRANSITIONS = {
     ("assigned", "investigate"): "investigated",
     ("investigated", "propose_remedy"): "remedy_proposed",
     ("remedy_proposed", "approve"): "approved",
+    ("remedy_proposed", "send_back"): "investigated",  # the approver refuses it: propose another
     ("approved", "notify_client"): "notified",
     ("notified", "close"): "closed",
     ("closed", "reopen"): "reopened",
 }
 ACTIONS = ("accept", "judge_invalid", "assign", "record_contact", "wait_for_complainant",
            "complainant_answered", "mark_complex", "investigate", "propose_remedy", "approve",
-           "notify_client", "close", "reopen")
+           "send_back", "notify_client", "close", "reopen")
 
 #: who takes each step:
 #: ``quality`` the quality desk; ``handler`` the owner or the department's head;
@@ -36,6 +37,7 @@ ACTOR_OF = {"accept": "quality", "judge_invalid": "quality", "assign": "quality"
             "record_contact": "desk_or_handler", "wait_for_complainant": "desk_or_handler",
             "complainant_answered": "desk_or_handler", "mark_complex": "desk_or_handler",
             "investigate": "handler", "propose_remedy": "handler", "approve": "approver",
+            "send_back": "approver",
             "notify_client": "owner_or_quality", "close": "owner_or_quality"}
 
 #: the clock mark each step leaves (record_contact and complainant_answered decide per case)

@@ -259,6 +259,12 @@ def _do_approve(c, actor, fields, now):
             {"as": "exec" if actor.has_role("exec") else "department_head"}, None)
 
 
+def _do_send_back(c, actor, fields, now):
+    """The approver refuses the proposed remedy: the handler proposes another (the refused one
+    stays on the timeline)."""
+    return _text(fields, "reason", _("Why it is sent back")), {}, None
+
+
 def _do_notify_client(c, actor, fields, now):
     how, at = _how(fields), _at(fields, now)
     said = _text(fields, "said", _("What was said"))
@@ -346,6 +352,13 @@ def _tell_next(c, action, actor, now):
     elif action == "approve":
         _tell(c.owner, "complaint_approved", c, lambda: _("Remedy approved: %(ref)s", ref=ref),
               lambda: _("%(who)s approved the remedy; tell the client the outcome.", who=actor.display_name))
+    elif action == "send_back":
+        handlers = [c.owner] + ([c.department.head] if c.department is not None
+                                and c.department.head_id not in (None, c.owner_id) else [])
+        for user in (u for u in handlers if u is not None and u.id != actor.id):
+            _tell(user, "complaint_sent_back", c, lambda: _("Remedy sent back: %(ref)s", ref=ref),
+                  lambda: _("%(who)s sent the proposed remedy back: %(reason)s", who=actor.display_name,
+                            reason=c.events[-1].note))
     elif action == "notify_client":
         notify_role("quality", "complaint_notified",
                     lambda user: _("Client told the outcome: %(ref)s", ref=ref),
