@@ -62,6 +62,7 @@ FOLLOWUP_STATE_BADGES = {"open": "info", "contacted": "info", "escalated": "warn
                          "resolved": "warn", "closed": "ok", "reopened": "bad"}
 FOLLOWUP_ACTION_LABELS = {
     "opened": _l("Opened from the response"), "classify": _l("Classify the problem"),
+    "route": _l("Route to a department"),
     "record_contact": _l("Record the contact with the client"),
     "record_cause_and_actions": _l("Record cause and actions"), "escalate": _l("Escalate to an executive"),
     "answer_escalation": _l("Answer the escalation"), "resolve": _l("Resolve"),

@@ -127,6 +127,11 @@ def test_demo_shows_the_closed_loop_and_sales_inquiries(runner, db):
     assert any(f.state == "open" and not followups.is_overdue(f, today) for f in all_followups)
     assert any(followups.is_overdue(f, today) for f in all_followups)
     assert any(f.reopen_count >= 2 for f in all_followups)
+    routed = [f for f in all_followups if f.department_id is not None]
+    assert len(routed) == 1 and routed[0].events[-1].action == "route" and routed[0].state == "contacted"
+    member = find_user("pm2")  # of the technical support department, not the follow-up's PM
+    assert routed[0].owner_id != member.id and followups.can_view(member, routed[0])
+    assert followups.home_counts(member, today)["department"]["active"] == 1
     closed = [f for f in all_followups if f.state == "closed" and f.escalation_answer]
     assert closed and [e.action for e in closed[0].events] == [
         "opened", "classify", "record_contact", "record_cause_and_actions", "escalate",

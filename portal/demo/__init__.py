@@ -54,6 +54,7 @@ def load_demo_data(password, today=None):
     from . import callbacks as demo_callbacks
     lines += demo_callbacks.load(projects, users, today)
     lines += _ensure_departments(users)
+    lines += demo_followups.route_one(users)
     from . import complaints as demo_complaints
     lines += demo_complaints.load(projects, users, today)
     from . import improvement as demo_improvement

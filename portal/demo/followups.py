@@ -294,3 +294,24 @@ def _make_overdue(followup, today):
     """The demo's overdue example must be overdue whatever day the demo was loaded."""
     if followup.state in svc.ACTIVE_STATES and not svc.is_overdue(followup, today):
         followup.due_on = today - timedelta(days=3)
+
+
+#: the department a demo follow-up is routed to for action (one of the demo departments)
+ROUTED_TO = "技术支持部"
+ROUTE_NOTE = "故障根因在远程诊断流程，请技术支持部复核诊断步骤并给出改进意见。"
+
+
+def route_one(users):
+    """Route pm1's first contacted follow-up to the technical support department through the
+    real step (its members then find it in their queue); once: skipped when one is routed."""
+    from ..models import Department
+    if db.session.scalar(select(func.count(FollowUp.id)).where(FollowUp.department_id.is_not(None))):
+        return ["follow-ups routed to a department: already"]
+    department = db.session.scalar(select(Department).where(Department.name == ROUTED_TO))
+    followup = db.session.scalar(select(FollowUp).where(FollowUp.owner_id == users["pm1"].id,
+                                                        FollowUp.state == "contacted").order_by(FollowUp.id))
+    if department is None or followup is None:
+        return []
+    svc.apply(followup, "route", actor=users["pm1"], expected_version=followup.version,
+              department=department, note=ROUTE_NOTE)
+    return [f"follow-up #{followup.id} routed to {department.name}"]

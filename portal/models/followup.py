@@ -40,6 +40,8 @@ class FollowUp(db.Model):
     cause: Mapped[str | None] = mapped_column(Text)
     corrective_action: Mapped[str | None] = mapped_column(Text)
     preventive_action: Mapped[str | None] = mapped_column(Text)
+    #: the department it was routed to for action (DESIGN §2): its head and members see it in their queue
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     escalation_reason: Mapped[str | None] = mapped_column(Text)
     escalated_at: Mapped[datetime | None]
@@ -63,6 +65,7 @@ class FollowUp(db.Model):
     project = relationship("Project")
     owner = relationship("User", foreign_keys=[owner_id])
     escalated_to = relationship("User", foreign_keys=[escalated_to_id])
+    department = relationship("Department")
     answered_by = relationship("User", foreign_keys=[answered_by_id])
     verified_by = relationship("User", foreign_keys=[verified_by_id])
     events: Mapped[list["FollowUpEvent"]] = relationship(

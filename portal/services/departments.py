@@ -2,7 +2,7 @@
 belongs to which. The head counts as a member (for queues) without being listed. Every change
 is audited with before/after; functions flush, the caller commits."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -120,6 +120,31 @@ def departments_of(user, active_only=True):
     if active_only:
         stmt = stmt.where(Department.active.is_(True))
     return db.session.scalars(stmt).all()
+
+
+def department_ids_of(user):
+    """SELECT of the ids of the departments ``user`` heads or is a listed member of (for queues)."""
+    heads = select(Department.id).where(Department.head_id == user.id)
+    members = select(DepartmentMember.department_id).where(DepartmentMember.user_id == user.id)
+    return heads.union(members)
+
+
+def department_choices(user=None, *, active_only=False):
+    """(id, name) rows of departments for a choice (one statement): every one when ``user`` is
+    None, else those ``user`` heads or belongs to; only active ones when told."""
+    stmt = select(Department.id, Department.name).order_by(Department.name, Department.id)
+    if user is not None:
+        stmt = stmt.where(Department.id.in_(department_ids_of(user)))
+    if active_only:
+        stmt = stmt.where(Department.active.is_(True))
+    return db.session.execute(stmt).all()
+
+
+def in_a_department(user) -> bool:
+    """Heads or belongs to any department (one statement)."""
+    return user is not None and user.is_active and bool(db.session.scalar(select(or_(
+        exists().where(Department.head_id == user.id),
+        exists().where(DepartmentMember.user_id == user.id)))))
 
 
 def is_head(user, dept) -> bool:

@@ -29,6 +29,9 @@ PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "m
 #: hold any role; an approver: an executive or that head): a role inside the rule is refused (403)
 #: unless it is that person, so these are checked for "no 5xx, PM/sales of others refused" only
 ACTOR_SCOPED_ENDPOINTS = {"complaints.handler_step", "complaints.approve",
+                          # a follow-up: PM, PMO, quality and exec read it, and the people of the
+                          # department it is routed to, whatever their role
+                          "followups.detail",
                           # an improvement plan's steps: quality, PMO or its department's head (exec and
                           # admin read it), its responsible person marks the measures done
                           *(f"improvement.{step}" for step in ("new", "edit", "add_item", "remove_item",
@@ -105,8 +108,11 @@ def _build_world():
     _db.session.add_all([task, imp, job])
     _db.session.commit()
     from portal.models import Department, DepartmentMember
-    dept = Department(name="矩阵部门", memberships=[DepartmentMember(user_id=pm_b.id)])  # pm_b reads it, PM A not
+    dept = Department(name="矩阵部门", memberships=[DepartmentMember(user_id=pm_b.id),  # pm_b and sales_b read
+                                                  DepartmentMember(user_id=sales_b.id)])  # it, PM A not
     _db.session.add(dept)
+    _db.session.flush()
+    followup.department_id = dept.id  # routed there: sales_b reads it too
     _db.session.commit()
     from portal.models import Complaint, ComplaintAttachment
     complaint = Complaint(reference="TS-2026-09999", channel="phone", state="registered", project_id=project.id,

@@ -131,3 +131,49 @@ def test_pmo_home_counts_filter_by_project_and_pm(client, auth, followup, make, 
 def test_pm_cannot_read_the_pmo_summary(client, auth, followup):
     auth.login("pm_f")
     assert client.get("/followups/pmo-summary").status_code == 403
+
+
+def test_routing_to_a_department_gives_its_people_the_queue(client, auth, followup, make, db):
+    from portal.models import Department, DepartmentMember
+    member = make.user("dept_member", roles=("sales",))  # a role that reads no follow-up of its own
+    make.user("dept_outsider", roles=("sales",))
+    dept = Department(name="备件管理部", memberships=[DepartmentMember(user=member)])
+    db.session.add(dept)
+    db.session.commit()
+    auth.login("dept_member")
+    assert client.get(f"/followups/{followup.id}").status_code == 403  # not routed yet
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/followups"' in home and "Routed to your departments" not in home  # nothing queued yet
+    auth.logout()
+    auth.login("pm_other")
+    refused = client.post_form(f"/followups/{followup.id}/route", {"route-version": str(followup.version),
+                                                                  "route-department": str(dept.id)},
+                               htmx=True, token_from="/")
+    assert refused.status_code == 403
+    auth.logout()
+    auth.login("pm_f")
+    box = client.get(f"/followups/{followup.id}").get_data(as_text=True)
+    assert f'action="/followups/{followup.id}/route"' in box and "备件管理部" in box
+    missing = client.post_form(f"/followups/{followup.id}/route", {"route-version": str(followup.version)},
+                               htmx=True, token_from=f"/followups/{followup.id}")
+    assert missing.status_code == 422 and 'id="field-route-department"' in missing.get_data(as_text=True)
+    response = client.post_form(f"/followups/{followup.id}/route", {
+        "route-version": str(followup.version), "route-department": str(dept.id), "route-note": "请核查备件库存"},
+        htmx=True, token_from=f"/followups/{followup.id}")
+    assert response.status_code == 200 and "Routed to" in response.get_data(as_text=True)
+    stored = db.session.get(FollowUp, followup.id)
+    assert stored.department_id == dept.id and stored.events[-1].action == "route"
+    auth.logout()
+    auth.login("dept_member")
+    home = client.get("/").get_data(as_text=True)
+    assert "Routed to your departments: 1" in home and 'href="/followups?state=active&amp;department_id=mine"' in home
+    queue = client.get("/followups?state=active&department_id=mine").get_data(as_text=True)
+    assert f'href="/followups/{followup.id}"' in queue and "备件管理部" in queue
+    detail = client.get(f"/followups/{followup.id}")
+    assert detail.status_code == 200 and "请核查备件库存" in detail.get_data(as_text=True)
+    assert f'action="/followups/{followup.id}/' not in detail.get_data(as_text=True)  # reads it; the PM acts
+    auth.logout()
+    auth.login("dept_outsider")
+    assert 'href="/followups"' not in client.get("/").get_data(as_text=True)  # in no department: no nav item
+    assert client.get(f"/followups/{followup.id}").status_code == 403
+    assert f"/followups/{followup.id}" not in client.get("/followups").get_data(as_text=True)

@@ -119,8 +119,9 @@ def _at(path):
 PAGES = [
     Page("home pm", "pm1", _at("/"), 12),
     Page("home sales", "sales1", _at("/"), 12),
-    Page("home quality", "quality1", _at("/"), 17),  # + the nav badge of improvement checks due
-    Page("home pmo", "pmo1", _at("/"), 14),
+    # the home pages: + the follow-ups routed to the user's departments (issue 11)
+    Page("home quality", "quality1", _at("/"), 18),  # + the nav badge of improvement checks due
+    Page("home pmo", "pmo1", _at("/"), 15),
     Page("home archive", "archive1", _at("/"), 12),
     Page("home exec", "exec1", _at("/"), 14),
     Page("home admin", "admin", _at("/"), 12),

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import FOLLOWUP_STATES, FollowUp, FollowUpEvent, Notification
+from portal.models import FOLLOWUP_STATES, Department, DepartmentMember, FollowUp, FollowUpEvent, Notification
 from portal.services import DomainError
 from portal.services import followups as svc
 from portal.services.answers import parse_answers
@@ -18,13 +18,21 @@ GOOD = {"q_attitude": "5", "q_timeliness": "5", "q_technical": "10"}
 
 
 @pytest.fixture
-def world(make):
+def world(make, db):
     pm = make.user("fu_pm", roles=("pm",))
-    return {"pm": pm, "project": make.project(pm=pm), "version": make.template_version(),
-            "other_pm": make.user("fu_pm2", roles=("pm",)), "pmo": make.user("fu_pmo", roles=("pmo",)),
-            "exec": make.user("fu_exec", roles=("exec",)), "exec2": make.user("fu_exec2", roles=("exec",)),
-            "sales": make.user("fu_sales", roles=("sales",)), "quality": make.user("fu_q", roles=("quality",)),
-            "admin": make.user("fu_admin", roles=("admin",))}
+    world = {"pm": pm, "project": make.project(pm=pm), "version": make.template_version(),
+             "other_pm": make.user("fu_pm2", roles=("pm",)), "pmo": make.user("fu_pmo", roles=("pmo",)),
+             "exec": make.user("fu_exec", roles=("exec",)), "exec2": make.user("fu_exec2", roles=("exec",)),
+             "sales": make.user("fu_sales", roles=("sales",)), "quality": make.user("fu_q", roles=("quality",)),
+             "admin": make.user("fu_admin", roles=("admin",)),
+             # a department's head and member hold roles that see no follow-up of their own
+             "head": make.user("fu_head", roles=("admin",)), "member": make.user("fu_member", roles=("sales",))}
+    world["dept"] = Department(name="备件管理部", head=world["head"],
+                               memberships=[DepartmentMember(user=world["member"])])
+    world["dept2"] = Department(name="实施部")
+    db.session.add_all([world["dept"], world["dept2"]])
+    db.session.commit()
+    return world
 
 
 def submit(world, answers, submitted_at=None):
@@ -112,11 +120,19 @@ def fields_for(action, world):
                                          "preventive_action": "安全库存"},
             "escalate": {"to": world["exec"].id, "reason": "需要领导协调"},
             "answer_escalation": {"answer": "已协调厂商"},
-            "resolve": {}, "verify": {}, "reopen": {"reason": "客户再次投诉"}}[action]
+            "resolve": {}, "verify": {}, "reopen": {"reason": "客户再次投诉"},
+            "route": {"department": world["dept"].id}}[action]
 
 
 def actor_for(action, world):
-    return {"owner": world["pm"], "escalated_to": world["exec"], "pmo": world["pmo"]}[svc.ACTOR_OF[action]]
+    return {"owner": world["pm"], "escalated_to": world["exec"], "pmo": world["pmo"],
+            "owner_or_pmo": world["pm"]}[svc.ACTOR_OF[action]]
+
+
+def actors_for(action, world):
+    """Everyone who takes ``action`` in the world (routing: the owner and PMO)."""
+    return {"owner_or_pmo": {"pm", "pmo"}}.get(svc.ACTOR_OF[action]) or {
+        name for name in world if world[name] is actor_for(action, world)}
 
 
 def ready_followup(world, db, state):
@@ -154,14 +170,17 @@ def test_every_state_and_action_follows_the_table(world, db, state, action):
 def test_only_the_owner_the_chosen_exec_or_pmo_takes_each_step(world, db, action):
     state = next(s for s, a in svc.TRANSITIONS if a == action)
     f = ready_followup(world, db, state)
-    right = actor_for(action, world)
-    for wrong in ("pm", "other_pm", "pmo", "exec", "exec2", "sales", "quality", "admin"):
-        if world[wrong] is right:
+    f.department_id = world["dept2"].id  # routed elsewhere: a department's people take no step either
+    db.session.commit()
+    rights = actors_for(action, world)
+    for wrong in ("pm", "other_pm", "pmo", "exec", "exec2", "sales", "quality", "admin", "head", "member"):
+        if wrong in rights:
             continue
         assert not svc.may_act(world[wrong], f, action)
         with pytest.raises(PermissionError):
             svc.apply(f, action, actor=world[wrong], expected_version=f.version, **fields_for(action, world))
-    assert svc.allowed_actions(right, f).count(action) == 1
+    for right in rights:
+        assert svc.allowed_actions(world[right], f).count(action) == 1
 
 
 def test_a_stale_version_is_refused_as_changed_meanwhile(world, db):
@@ -285,3 +304,58 @@ def test_overdue_reminders_go_out_once_a_day(world, db):
     db.session.commit()
     assert db.session.scalar(select(func.count(Notification.id))) == before + 2
     assert svc.notify_overdue(date(2026, 2, 2))["overdue"] == 1  # the next day: again
+
+
+# --- routed to a department ----------------------------------------------------------------
+
+def test_routing_tells_the_department_and_puts_it_on_the_timeline(world, db):
+    f = ready_followup(world, db, "contacted")
+    svc.apply(f, "route", actor=world["pm"], expected_version=f.version, department=world["dept"].id,
+              note="备件到货周期过长，请备件部处理")
+    db.session.commit()
+    assert (f.state, f.department_id, f.owner_id) == ("contacted", world["dept"].id, world["pm"].id)
+    assert f.events[-1].action == "route" and f.events[-1].note == "备件管理部: 备件到货周期过长，请备件部处理"
+    told = {n.user_id for n in db.session.scalars(select(Notification).where(Notification.kind == "followup_routed"))}
+    assert told == {world["head"].id, world["member"].id}
+
+
+def test_routing_needs_another_active_department(world, db):
+    f = ready_followup(world, db, "open")
+    for department in (None, 999999):
+        with pytest.raises(DomainError) as error:
+            svc.apply(f, "route", actor=world["pmo"], expected_version=f.version, department=department)
+        assert error.value.field == "department"
+    svc.apply(f, "route", actor=world["pmo"], expected_version=f.version, department=world["dept"])
+    db.session.commit()
+    with pytest.raises(DomainError, match="already|已"):
+        svc.apply(f, "route", actor=world["pmo"], expected_version=f.version, department=world["dept"].id)
+    db.session.rollback()
+    world["dept2"].active = False
+    db.session.commit()
+    with pytest.raises(DomainError):
+        svc.apply(f, "route", actor=world["pmo"], expected_version=f.version, department=world["dept2"].id)
+
+
+def test_a_departments_people_see_its_queue_and_nothing_else(world, db, make):
+    routed, elsewhere, kept = (ready_followup(world, db, "open") for _ in range(3))
+    routed.department_id, elsewhere.department_id = world["dept"].id, world["dept2"].id
+    routed.due_on = date(2026, 1, 5)
+    outsider = make.user("fu_outsider", roles=("sales",))
+    db.session.commit()
+    today = date(2026, 2, 1)
+    for name in ("head", "member"):
+        user = world[name]
+        page = svc.followups_page(user, svc.FollowUpFilters(), today=today)
+        assert [x.id for x in page.items] == [routed.id], name
+        assert [svc.can_view(user, x) for x in (routed, elsewhere, kept)] == [True, False, False]
+        assert svc.home_counts(user, today)["department"] == {"active": 1, "overdue": 1}
+    assert svc.followups_page(outsider, svc.FollowUpFilters(), today=today).total == 0
+    assert not svc.can_view(outsider, routed) and "department" not in svc.home_counts(outsider, today)
+    # the PM's list keeps everything of theirs; "my departments" narrows a wide reader to their queue
+    assert svc.followups_page(world["pm"], svc.FollowUpFilters(), today=today).total == 3
+    world["dept"].memberships.append(DepartmentMember(user=world["pmo"]))
+    db.session.commit()
+    mine = svc.followups_page(world["pmo"], svc.FollowUpFilters(my_departments=True), today=today)
+    assert [x.id for x in mine.items] == [routed.id]
+    by_id = svc.followups_page(world["quality"], svc.FollowUpFilters(department_id=world["dept2"].id), today=today)
+    assert [x.id for x in by_id.items] == [elsewhere.id]

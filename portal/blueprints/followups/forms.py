@@ -8,6 +8,7 @@ from wtforms.validators import Length, Optional
 from ...forms import FilterForm, StepForm, choices, int_or_none, str_or_none
 from ...labels import CONTACT_MODE_LABELS, FOLLOWUP_STATE_LABELS
 from ...models import CONTACT_MODES, FOLLOWUP_STATES
+from ...services.departments import department_choices
 from ...services.followups import escalation_recipients
 from ...services.settings import setting_choices
 
@@ -53,6 +54,15 @@ class EscalateForm(StepForm):
         self.to.choices = choices([("", _l("Choose")), *((u.id, u.display_name) for u in escalation_recipients())])
 
 
+class RouteForm(StepForm):
+    department = SelectField(_l("Department"), coerce=int_or_none)
+    note = TextAreaField(_l("What the department should do"), validators=TEXT)
+
+    def fill(self, followup, bound):
+        self.department.choices = choices([("", _l("Choose")), *(
+            (d.id, d.name) for d in department_choices(active_only=True) if d.id != followup.department_id)])
+
+
 class AnswerForm(StepForm):
     answer = TextAreaField(_l("Your answer (it goes on the record)"), validators=TEXT)
 
@@ -65,7 +75,7 @@ class ReopenForm(StepForm):
     reason = TextAreaField(_l("Why it is reopened"), validators=TEXT)
 
 
-STEP_FORMS = {"classify": ClassifyForm, "record_contact": ContactForm, "record_cause_and_actions": CauseForm,
+STEP_FORMS = {"classify": ClassifyForm, "route": RouteForm, "record_contact": ContactForm, "record_cause_and_actions": CauseForm,
               "escalate": EscalateForm, "answer_escalation": AnswerForm, "resolve": NoteForm,
               "verify": NoteForm, "reopen": ReopenForm}
 
@@ -86,6 +96,8 @@ class FollowUpFilterForm(FilterForm):
          *((s, FOLLOWUP_STATE_LABELS[s]) for s in FOLLOWUP_STATES)]))
     project_id = IntegerField(_l("Project"), validators=[Optional()])
     owner_id = SelectField(_l("Project manager"), coerce=int_or_none)
+    #: "" every department, "mine" the user's departments' queue, or a department's id
+    department_id = SelectField(_l("Department"), coerce=str_or_none)
     overdue = SelectField(_l("Overdue"), coerce=str_or_none,
                           choices=choices([("", _l("Any")), ("1", _l("Overdue only"))]))
     reopened = SelectField(_l("Reopened"), coerce=str_or_none,

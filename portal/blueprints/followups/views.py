@@ -13,16 +13,19 @@ from ...models import FollowUp
 from ...navigation import home_section, nav_item
 from ...services import DomainError
 from ...services import followups as service
+from ...services.departments import department_choices, in_a_department
 from ...services.quarters import local_today
 from ...services.settings import setting_choices
 from .forms import FollowUpFilterForm, PmoHomeFilterForm, step_form
 
 bp = Blueprint("followups", __name__, cli_group=None)  # `flask notify-overdue`
-#: who reads follow-ups (PM: their own; the others all of them)
+#: who reads follow-ups (PM: their own; the others all of them); besides them, a department's head
+#: and members read those routed to it, whatever their role (``service.followup_scope`` decides)
 READERS = ("pm", "pmo", "quality", "exec")
+WIDE = ("pmo", "quality", "exec")
 PER_PAGE = 50
 
-nav_item(35, "followups.index", _l("Follow-ups"), roles=READERS)
+nav_item(35, "followups.index", _l("Follow-ups"), roles=READERS, also=in_a_department)
 
 
 def get_followup_or_404(followup_id):
@@ -34,17 +37,24 @@ def get_followup_or_404(followup_id):
 
 
 @bp.route("/followups")
-@access(*READERS)
+@access()
 def index():
-    """The follow-ups you may see, filtered by state, project, PM and overdue; htmx gets the table."""
+    """The follow-ups you may see, filtered by state, project, PM, department and overdue; htmx
+    gets the table. A department's members find its queue here (filtered to it)."""
     form = FollowUpFilterForm(request.args)
     form.owner_id.choices = [("", str(_l("All project managers")))] + [
         (u.id, u.display_name) for u in service.owners_visible_to(current_user)]
+    mine = department_choices(current_user)
+    listed = department_choices() if current_user.has_role(*WIDE) else mine
+    form.department_id.choices = [("", str(_l("All departments")))] + (
+        [("mine", str(_l("My departments' queue")))] if mine else []) + [(str(d.id), d.name) for d in listed]
     values = form.filters()
+    department = values.get("department_id")
     filters = service.FollowUpFilters(
-        state=values.get("state"), project_id=values.get("project_id"),
-        owner_id=values.get("owner_id"), overdue=values.get("overdue") == "1",
-        reopened_often=values.get("reopened") == "2")
+        state=values.get("state"), project_id=values.get("project_id"), owner_id=values.get("owner_id"),
+        department_id=int(department) if department not in (None, "mine") else None,
+        my_departments=department == "mine",
+        overdue=values.get("overdue") == "1", reopened_often=values.get("reopened") == "2")
     page = page_param(request.args)
     today = local_today()
     results = service.followups_page(current_user, filters, page=page, per_page=PER_PAGE, today=today)
@@ -67,7 +77,7 @@ def _box(followup, status=200, *, failed=None, message=None):
 
 
 @bp.route("/followups/<int:followup_id>")
-@access(*READERS)
+@access()
 def detail(followup_id):
     """One follow-up: what triggered it, its timeline, and the steps you may take now."""
     followup = get_followup_or_404(followup_id)  # 404 if missing, 403 if not yours
@@ -84,6 +94,8 @@ def step_url(followup, action):
         return url_for("followups.pm_step", followup_id=followup.id, pm_step=action)
     if action in PMO_STEPS:
         return url_for("followups.pmo_step", followup_id=followup.id, pmo_step=action)
+    if action == "route":
+        return url_for("followups.route", followup_id=followup.id)
     return url_for("followups.answer", followup_id=followup.id)
 
 
@@ -92,6 +104,13 @@ def step_url(followup, action):
 def pm_step(followup_id, pm_step):
     """The owning PM's steps: classify, contact, cause and actions, escalate, resolve."""
     return _step(followup_id, pm_step)
+
+
+@bp.route("/followups/<int:followup_id>/route", methods=["POST"])
+@access("pm", "pmo")
+def route(followup_id):
+    """The owning PM or PMO routes the follow-up to a department for action (the PM keeps it)."""
+    return _step(followup_id, "route")
 
 
 @bp.route("/followups/<int:followup_id>/answer", methods=["POST"])
@@ -134,10 +153,11 @@ def _step(followup_id, action):
 
 # --- home sections -----------------------------------------------------------------------------
 
-@home_section(18, "followups/_home.html", roles=("pm", "pmo", "exec"))
+@home_section(18, "followups/_home.html")
 def home_followups(user):
     """What waits in the loop: a PM's open/overdue/reopened, PMO's overdue/escalated/to verify
-    (filterable by project and PM), an executive's escalations awaiting an answer."""
+    (filterable by project and PM), an executive's escalations awaiting an answer, a department's
+    queue (the active follow-ups routed to it)."""
     counts = service.home_counts(user)
     if not counts:
         return None

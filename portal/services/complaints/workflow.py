@@ -15,7 +15,6 @@ from ...models import (
     Complaint,
     ComplaintEvent,
     Department,
-    DepartmentMember,
     Project,
     TemplateVersion,
     User,
@@ -23,6 +22,7 @@ from ...models import (
 from ...models.base import utcnow
 from .. import DomainError
 from ..audit import record_event
+from ..departments import department_ids_of
 from ..followups.transitions import escalation_recipients
 from ..notifications import notify, notify_role
 from ..settings import get_setting
@@ -81,12 +81,6 @@ def state_label(state):
 
 # --- who sees what -------------------------------------------------------------------------------
 
-def _department_ids(user):
-    heads = select(Department.id).where(Department.head_id == user.id)
-    members = select(DepartmentMember.department_id).where(DepartmentMember.user_id == user.id)
-    return heads.union(members)
-
-
 def can_view(user, complaint) -> bool:
     """Quality, PMO, exec, admin: all; a department's head and members: its complaints; the owner:
     theirs; a PM or salesperson: those of their own projects (to read)."""
@@ -95,7 +89,7 @@ def can_view(user, complaint) -> bool:
     if user.has_role(*WIDE) or complaint.owner_id == user.id:
         return True
     if complaint.department_id is not None and complaint.department_id in set(
-            db.session.scalars(_department_ids(user))):
+            db.session.scalars(department_ids_of(user))):
         return True
     project = complaint.project
     return project is not None and (
@@ -112,7 +106,7 @@ def complaint_scope(user):
         own_projects.append(Project.pm_id == user.id)
     if user.has_role("sales"):
         own_projects.append(Project.sales_id == user.id)
-    conditions = [Complaint.owner_id == user.id, Complaint.department_id.in_(_department_ids(user))]
+    conditions = [Complaint.owner_id == user.id, Complaint.department_id.in_(department_ids_of(user))]
     if own_projects:
         conditions.append(Complaint.project_id.in_(select(Project.id).where(or_(*own_projects))))
     return or_(*conditions)

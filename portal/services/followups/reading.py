@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import FollowUp, Project, Response, User
+from ..departments import department_ids_of, is_member
 from ..quarters import local_today
 from .rules import ACTIVE_STATES
 
@@ -26,19 +27,23 @@ def followup_of(response):
 
 
 def can_view(user, followup) -> bool:
-    """PM: the follow-ups they own or of projects they run; PMO, quality and exec: all."""
+    """PM: the follow-ups they own or of projects they run; a department's head and members: those
+    routed to it; PMO, quality and exec: all."""
     if user.has_role("pmo", "quality", "exec"):
         return True
-    return user.has_role("pm") and (followup.owner_id == user.id or followup.project.pm_id == user.id)
+    if user.has_role("pm") and (followup.owner_id == user.id or followup.project.pm_id == user.id):
+        return True
+    return followup.department is not None and is_member(user, followup.department)
 
 
 def followup_scope(user):
     """SQL condition on FollowUp (joined to Project) for what ``user`` may see."""
     if user.has_role("pmo", "quality", "exec"):
-        return True
+        return true()
+    routed = FollowUp.department_id.in_(department_ids_of(user))
     if user.has_role("pm"):
-        return or_(FollowUp.owner_id == user.id, Project.pm_id == user.id)
-    return False
+        return or_(FollowUp.owner_id == user.id, Project.pm_id == user.id, routed)
+    return routed
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class FollowUpFilters:
     owner_id: int | None = None
     overdue: bool = False
     escalated_to_id: int | None = None
+    department_id: int | None = None
+    my_departments: bool = False  # routed to a department the user heads or belongs to: their queue
     reopened_often: bool = False  # reopened twice or more: the signal PMO looks for
 
 
@@ -62,6 +69,10 @@ def followups_query(user, filters: FollowUpFilters, today: date | None = None):
         query = query.where(FollowUp.project_id == filters.project_id)
     if filters.owner_id:
         query = query.where(FollowUp.owner_id == filters.owner_id)
+    if filters.department_id:
+        query = query.where(FollowUp.department_id == filters.department_id)
+    if filters.my_departments:
+        query = query.where(FollowUp.department_id.in_(department_ids_of(user)))
     if filters.escalated_to_id:
         query = query.where(FollowUp.escalated_to_id == filters.escalated_to_id)
     if filters.overdue:
@@ -76,6 +87,7 @@ def followups_page(user, filters: FollowUpFilters, *, page=1, per_page=50, today
     from ..listing import paginate
     query = (followups_query(user, filters, today)
              .options(joinedload(FollowUp.project), joinedload(FollowUp.owner).lazyload(User.role_rows),
+                      joinedload(FollowUp.department),
                       joinedload(FollowUp.response).lazyload(Response.answers))  # lists show neither
              .order_by(FollowUp.due_on.is_(None), FollowUp.due_on, FollowUp.id))
     return paginate(query, page, per_page)
@@ -106,7 +118,8 @@ def _counts(user, where, **named):
 def home_counts(user, today: date | None = None, *, project_id=None, owner_id=None) -> dict:
     """What waits for ``user``: PM open/overdue/reopened of their own; PMO overdue/escalated/
     to verify/reopened twice or more across all projects (or one project, one PM); exec the
-    escalations awaiting their answer (one query per role)."""
+    escalations awaiting their answer; a department's head or member the active follow-ups routed
+    to their departments (one query per role, one for the departments)."""
     today = today or local_today()
     counts = {}
     if user.has_role("pm"):
@@ -121,4 +134,8 @@ def home_counts(user, today: date | None = None, *, project_id=None, owner_id=No
     if user.has_role("exec"):
         counts["exec"] = _counts(user, FollowUp.escalated_to_id == user.id,
                                  escalated=FollowUp.state == "escalated")
+    routed = _counts(user, FollowUp.department_id.in_(department_ids_of(user)),
+                     active=FollowUp.state.in_(ACTIVE_STATES), overdue=_overdue_condition(today))
+    if routed["active"]:  # a department's queue: shown while it holds work
+        counts["department"] = routed
     return counts

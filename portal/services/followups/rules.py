@@ -7,6 +7,8 @@ TRANSITIONS = {
     ("contacted", "record_contact"): "contacted",
     ("reopened", "record_contact"): "contacted",
     ("answered", "record_contact"): "answered",
+    #: routed to a department for action (or to another one); the PM still owns it
+    **{(s, "route"): s for s in ("open", "contacted", "escalated", "answered", "reopened")},
     **{(s, "record_cause_and_actions"): s for s in ("open", "contacted", "answered", "reopened")},
     ("open", "escalate"): "escalated",
     ("contacted", "escalate"): "escalated",
@@ -18,10 +20,10 @@ TRANSITIONS = {
     ("resolved", "reopen"): "reopened",
     ("closed", "reopen"): "reopened",
 }
-ACTIONS = ("classify", "record_contact", "record_cause_and_actions", "escalate", "answer_escalation",
+ACTIONS = ("classify", "route", "record_contact", "record_cause_and_actions", "escalate", "answer_escalation",
            "resolve", "verify", "reopen")
-#: who takes each step: the owning PM, the executive it was escalated to, or PMO
-ACTOR_OF = {"classify": "owner", "record_contact": "owner", "record_cause_and_actions": "owner",
+#: who takes each step: the owning PM, the executive it was escalated to, or PMO (routing: either)
+ACTOR_OF = {"classify": "owner", "route": "owner_or_pmo", "record_contact": "owner", "record_cause_and_actions": "owner",
             "escalate": "owner", "resolve": "owner", "answer_escalation": "escalated_to",
             "verify": "pmo", "reopen": "pmo"}
 #: the PM still has work to do in these states (so they can be overdue)

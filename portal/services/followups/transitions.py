@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...extensions import db
-from ...models import CONTACT_MODES, FollowUp, FollowUpEvent, User, UserRole
+from ...models import CONTACT_MODES, Department, FollowUp, FollowUpEvent, User, UserRole
 from ...models.base import utcnow
 from .. import DomainError
 from ..audit import record_event
@@ -38,6 +38,8 @@ def may_act(user, followup, action) -> bool:
         return user.has_role("pm") and followup.owner_id == user.id
     if who == "escalated_to":
         return user.has_role("exec") and followup.escalated_to_id == user.id
+    if who == "owner_or_pmo":
+        return user.has_role("pmo") or (user.has_role("pm") and followup.owner_id == user.id)
     return user.has_role("pmo")
 
 
@@ -66,6 +68,19 @@ def _do_classify(f, actor, fields, now):
         raise DomainError(_("Choose a type from the list."), field="problem_type")
     f.direction, f.problem_type = direction, ptype
     return f"{direction or '-'} / {ptype or '-'}"
+
+
+def _do_route(f, actor, fields, now):
+    department = fields.get("department")
+    if not isinstance(department, Department):
+        department = db.session.get(Department, department) if department else None
+    if department is None or not department.active:
+        raise DomainError(_("Choose a department."), field="department")
+    if department.id == f.department_id:
+        raise DomainError(_("It is routed to this department already."), field="department")
+    f.department_id, f.department = department.id, department
+    note = (fields.get("note") or "").strip()
+    return f"{department.name}: {note}" if note else department.name
 
 
 def _do_record_contact(f, actor, fields, now):
@@ -126,7 +141,7 @@ def _do_reopen(f, actor, fields, now):
     return f.reopen_reason
 
 
-_STEPS = {"classify": _do_classify, "record_contact": _do_record_contact,
+_STEPS = {"classify": _do_classify, "route": _do_route, "record_contact": _do_record_contact,
           "record_cause_and_actions": _do_record_cause_and_actions, "escalate": _do_escalate,
           "answer_escalation": _do_answer_escalation, "resolve": _do_resolve, "verify": _do_verify,
           "reopen": _do_reopen}
@@ -194,6 +209,20 @@ def _tell_next(f, action, actor):
             body = _text(owner, lambda: _("PMO reopened it: %(reason)s", reason=f.reopen_reason))
         notify(owner, f"followup_{'answered' if action == 'answer_escalation' else 'reopened'}",
                subject, body, link=link)
+    elif action == "route":
+        dept = f.department
+        people = ([dept.head] if dept.head is not None else []) + [m.user for m in dept.memberships]
+        told = set()
+        for user in people:
+            if user.id in told or user.id == actor.id or not user.active:
+                continue
+            told.add(user.id)
+            notify(user, "followup_routed",
+                   _text(user, lambda: _("Follow-up routed to %(department)s: %(project)s",
+                                         department=dept.name, project=code)),
+                   _text(user, lambda: _("%(who)s routed a follow-up to your department for action; "
+                                         "%(pm)s still owns it.", who=actor.display_name,
+                                         pm=f.owner.display_name)), link=link)
     elif action == "resolve":
         notify_role("pmo", "followup_resolved",
                     lambda user: _("Follow-up to verify: %(project)s", project=code),

@@ -30,6 +30,7 @@ from .effect import (
                     record_check,
                     revise_plan,
 )
+from ..departments import in_a_department
 from .figures import PlanFigures, plan_figures
 from .plans import add_item, create_plan, edit_plan, plans_of_item, remove_item
 from .reading import PlanFilters, PlanRow, plan_counts, plans_page, plans_query, timeline_of
@@ -37,7 +38,6 @@ from .reminders import remind_due_checks
 from .rules import (
                     allowed_steps,
                     can_view,
-                    in_a_department,
                     may_check,
                     may_create,
                     may_manage,

@@ -7,7 +7,8 @@ responsible person, the head, quality or PMO; the effect is checked by quality o
 from sqlalchemy import exists, or_, select, true
 
 from ...extensions import db
-from ...models import Department, DepartmentMember
+from ...models import Department
+from ..departments import department_ids_of
 
 WIDE = ("quality", "pmo", "exec", "admin")
 #: the roles that run plans across departments
@@ -18,20 +19,6 @@ CHECKERS = ("quality", "pmo")
 
 def _active(user):
     return user is not None and user.is_active
-
-
-def department_ids(user):
-    """SELECT of the ids of the departments ``user`` heads or is a member of."""
-    heads = select(Department.id).where(Department.head_id == user.id)
-    members = select(DepartmentMember.department_id).where(DepartmentMember.user_id == user.id)
-    return heads.union(members)
-
-
-def in_a_department(user) -> bool:
-    """Heads or belongs to any department (one statement)."""
-    return _active(user) and bool(db.session.scalar(select(or_(
-        exists().where(Department.head_id == user.id),
-        exists().where(DepartmentMember.user_id == user.id)))))
 
 
 def heads_a_department(user) -> bool:
@@ -49,7 +36,7 @@ def plan_scope(user):
     if user.has_role(*WIDE):
         return true()
     return or_(ImprovementPlan.responsible_id == user.id,
-               ImprovementPlan.department_id.in_(department_ids(user)))
+               ImprovementPlan.department_id.in_(department_ids_of(user)))
 
 
 def can_view(user, plan) -> bool:
@@ -57,7 +44,7 @@ def can_view(user, plan) -> bool:
         return False
     if user.has_role(*WIDE) or plan.responsible_id == user.id:
         return True
-    return plan.department_id in set(db.session.scalars(department_ids(user)))
+    return plan.department_id in set(db.session.scalars(department_ids_of(user)))
 
 
 def may_create(user, department=None) -> bool:
