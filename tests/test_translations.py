@@ -12,10 +12,18 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 METHODS = [("portal/**.py", "python"), ("portal/templates/**.html", "jinja2")]
 
 
+def _searched(dirpath):
+    """Babel's default skips every directory starting with "_" or ".", which would leave out
+    templates/_macros; skip only hidden ones and caches."""
+    name = Path(dirpath).name
+    return not name.startswith(".") and name not in ("__pycache__", "node_modules", ".venv")
+
+
 def _source_messages():
     found = {}
     for fname, _lineno, message, _comments, _ctx in extract_from_dir(
-            str(ROOT), METHODS, keywords=KEYWORDS, options_map={"portal/templates/**.html": {}}):
+            str(ROOT), METHODS, keywords=KEYWORDS, options_map={"portal/templates/**.html": {}},
+            directory_filter=_searched):
         msgid = message[0] if isinstance(message, tuple) else message
         found.setdefault(msgid, fname)
     return found
