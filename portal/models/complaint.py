@@ -35,6 +35,8 @@ class Complaint(db.Model):
     complainant_name: Mapped[str | None] = mapped_column(String(120))
     complainant_phone: Mapped[str | None] = mapped_column(String(40))
     complainant_email: Mapped[str | None] = mapped_column(String(254))
+    #: the language someone not on file wrote in (the public form's page language): their messages'
+    complainant_language: Mapped[str | None] = mapped_column(String(8))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     direction: Mapped[str | None] = mapped_column(String(32))   # settings lists (DESIGN §6)

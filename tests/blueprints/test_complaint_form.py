@@ -300,3 +300,18 @@ def test_the_invitation_and_reminder_end_with_the_forms_address(app, db, make, m
     with app.test_request_context(base_url="http://portal.local"):
         assert compose(invitation, kind)[1].rstrip().endswith("http://portal.local/complaint")
     assert "/complaint" not in compose(invitation, kind)[1]  # no address known: no footer, no bad link
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_acknowledgement_is_in_the_language_the_form_was_filled_in(client, db, language):
+    subject = "Your complaint is registered: %(ref)s"
+    subject = (zh(subject) if language == "zh" else subject).split("%(ref)s")[0]
+    headers = {"Accept-Language": language}
+    form = _fresh_form(client, **headers)
+    done = client.post("/complaint", headers=headers, content_type="multipart/form-data", data={
+        **form, "complainant_name": "Ms Zhao", "complainant_email": "zhao@example.cn", "description": "Late again"})
+    assert done.status_code == 303
+    complaint = db.session.scalars(select(Complaint)).one()
+    assert complaint.complainant_language == language
+    message = db.session.scalars(select(OutboxMessage)).one()
+    assert message.subject.startswith(subject) and complaint.reference in message.subject

@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, text
@@ -122,7 +123,7 @@ def _register(form, evidence, digest):
     complaint = service.register_complaint(
         channel="web_form", by_user=None, description=form.complaint_text(),
         complainant_name=form.complainant_name.data, complainant_phone=form.complainant_phone.data,
-        complainant_email=form.complainant_email.data, evidence=evidence)
+        complainant_email=form.complainant_email.data, evidence=evidence, language=str(get_locale() or "zh"))
     record_event(SUBMITTED, object_type=SUBMISSION, object_id=digest,
                  detail={"complaint": complaint.id, "reference": complaint.reference})
     return complaint.reference

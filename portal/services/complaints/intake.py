@@ -3,6 +3,7 @@ its clocks started, the quality desk (and at once the executives for a major one
 complainant acknowledged by e-mail when an address is known."""
 import re
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -59,10 +60,12 @@ def next_reference(year: int) -> str:
 def register_complaint(*, channel, description, by_user=None, contact=None, complainant_name=None,
                        complainant_phone=None, complainant_email=None, client=None, project=None,
                        direction=None, problem_type=None, major=False, response=None, evidence=(),
-                       now=None) -> Complaint:
+                       language=None, now=None) -> Complaint:
     """Check and record a complaint; DomainError (with its field) when something is wrong.
     ``by_user`` None only for the public form (channel ``web_form``). ``evidence``: uploads read
-    by ``evidence.read_evidence``. Flushes; the caller commits."""
+    by ``evidence.read_evidence``. ``language``: what a complainant not on file writes in (their
+    acknowledgement and later messages use it; a contact's own language wins). Flushes; the
+    caller commits."""
     if channel not in COMPLAINT_CHANNELS:
         raise DomainError(_("Choose the channel the complaint came through."), field="channel")
     if by_user is None and channel != "web_form":
@@ -98,6 +101,7 @@ def register_complaint(*, channel, description, by_user=None, contact=None, comp
     now = now or utcnow()
     values = dict(channel=channel, description=text, state="registered", major=bool(major),
                   contact=contact, complainant_name=name, complainant_phone=phone, complainant_email=email,
+                  complainant_language=language if language in current_app.config["LANGUAGES"] else None,
                   client=client, project=project, direction=direction, problem_type=problem_type,
                   response_id=response.id if response is not None else None,
                   registered_by_id=by_user.id if by_user else None, created_at=now)

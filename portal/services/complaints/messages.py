@@ -1,5 +1,5 @@
 """What the complainant (someone outside the portal) is sent: through the outbox, in their
-language (a contact's, else Chinese). Only the check on the handling carries a link (its own
+language (a contact's, else the one they wrote in, else Chinese). Only the check on the handling carries a link (its own
 single-use survey link); nothing carries a link into the portal."""
 from contextlib import contextmanager
 
@@ -26,7 +26,7 @@ def complainant_email(complaint) -> str | None:
 
 def complainant_language(complaint) -> str:
     languages = current_app.config["LANGUAGES"]
-    language = complaint.contact.language if complaint.contact is not None else None
+    language = complaint.contact.language if complaint.contact is not None else complaint.complainant_language
     return language if language in languages else "zh"
 
 
