@@ -1,7 +1,7 @@
 """One module per aggregate; imported here so Alembic sees every table."""
 from .audit import AuditEvent
 from .base import LANGUAGES
-from .callback import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackDraw, CallbackTask
+from .callback import ATTEMPT_OUTCOMES, TASK_KINDS, TASK_STATES, CallAttempt, CallbackDraw, CallbackTask
 from .case import IMPORT_STATES, PRIORITIES, CaseImport, ImportMapping, ServiceCase
 from .client import CONTACT_FUNCTIONS, Client, Contact
 from .complaint import (COMPLAINT_CHANNELS, COMPLAINT_STATES, REMEDY_KINDS, SURVEY_MODES, Complaint,
@@ -11,6 +11,8 @@ from .improvement import (CHECK_RESULTS, INTERNAL_CAUSES, PLAN_STATES, ROOT_CAUS
                           ImprovementPlan, ImprovementPlanItem)
 from .followup import CONTACT_MODES, FOLLOWUP_STATES, FollowUp, FollowUpEvent
 from .job import JOB_STATES, Job
+from .key_account import (DECISION_ACTIONS, DECISION_STATES, REPORT_LANGUAGES, TEAM_ROLES, KeyAccount,
+                          KeyAccountDecision)
 from .notification import Notification
 from .project import PROJECT_STATUSES, Milestone, Project
 from .questionnaire import (DIMENSIONS, QUESTION_TYPES, SCALE_STYLES, TEMPLATE_KINDS, Question,
@@ -35,5 +37,6 @@ __all__ = [
     "COMPLAINT_CHANNELS", "COMPLAINT_STATES", "REMEDY_KINDS", "Complaint", "ComplaintAttachment", "ComplaintEvent",
     "SURVEY_MODES", "ComplaintSurvey", "Department", "DepartmentMember",
     "CHECK_RESULTS", "INTERNAL_CAUSES", "PLAN_STATES", "ROOT_CAUSES", "ImprovementCheck", "ImprovementPlan",
-    "ImprovementPlanItem",
+    "ImprovementPlanItem", "TASK_KINDS",
+    "DECISION_ACTIONS", "DECISION_STATES", "REPORT_LANGUAGES", "TEAM_ROLES", "KeyAccount", "KeyAccountDecision",
 ]

@@ -102,7 +102,8 @@ def _build_world():
                         reason="first")
     _db.session.add_all([case, draw])
     _db.session.flush()
-    task = CallbackTask(case_id=case.id, draw_id=draw.id, quarter="2026Q4", priority="P1", rank="0")
+    task = CallbackTask(case_id=case.id, project_id=project.id, draw_id=draw.id, quarter="2026Q4", priority="P1",
+                        rank="0")
     imp = CaseImport(file_name="t.csv", sha256="0" * 64, state="imported", mapping={})
     job = Job(kind="import_cases", state="done", started_by_id=pm_b.id, params={})
     _db.session.add_all([task, imp, job])

@@ -66,7 +66,8 @@ class World:
 
     def task(self, case, outcomes=(), *, answers=None, state=None, failed_reason=None):
         """A drawn call with its attempts (outcomes, in order); ``answers``: the callback form."""
-        task = CallbackTask(case=case, draw=self.draw(case.priority, case.quarter), quarter=case.quarter,
+        task = CallbackTask(case=case, project_id=case.project_id, draw=self.draw(case.priority, case.quarter),
+                            quarter=case.quarter,
                             priority=case.priority, rank=f"{self._n:06d}", assigned_to=self.agent,
                             state=state or "open", attempts_count=len(outcomes), failed_reason=failed_reason)
         _db.session.add(task)

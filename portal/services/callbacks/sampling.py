@@ -172,16 +172,18 @@ def _serialize(quarter):
 
 
 def _candidates(quarter, seed, priorities) -> dict:
-    """{priority: [(rank, case_id)]} of the quarter's cases not drawn yet, best rank first."""
+    """{priority: [(rank, external_id, case_id, project_id)]} of the quarter's cases not drawn yet,
+    best rank first."""
     rows = db.session.execute(
-        select(ServiceCase.id, ServiceCase.external_id, ServiceCase.priority, Client.key_account)
+        select(ServiceCase.id, ServiceCase.external_id, ServiceCase.priority, Client.key_account,
+               ServiceCase.project_id)
         .join(Project, ServiceCase.project_id == Project.id)
         .join(Client, Project.client_id == Client.id)
         .where(ServiceCase.quarter == quarter, ServiceCase.priority.in_(priorities),
                ~exists().where(CallbackTask.case_id == ServiceCase.id)))
     found = {p: [] for p in priorities}
-    for case_id, external_id, priority, key_account in rows:
-        found[priority].append((rank_of(seed, external_id, bool(key_account)), external_id, case_id))
+    for case_id, external_id, priority, key_account, project_id in rows:
+        found[priority].append((rank_of(seed, external_id, bool(key_account)), external_id, case_id, project_id))
     for ranked in found.values():
         ranked.sort()
     return found
@@ -257,11 +259,11 @@ def draw(quarter, user, *, seed=None, now=None) -> DrawResult:
                                   drawn_by_id=user.id if user is not None else None, drawn_at=now)
             db.session.add(record)
             db.session.flush()
-            new_rows += [{"case_id": case_id, "draw_id": record.id, "quarter": quarter, "priority": p,
-                          "rank": rank, "assigned_to_id": assigner.next(), "state": "open",
-                          "attempts_count": 0, "version": 1, "created_at": now}
-                         for rank, _external_id, case_id in chosen]
-            replacing += zip(unreplaced[p], (case_id for _rank, _external_id, case_id in chosen))
+            new_rows += [{"kind": "ticket", "case_id": case_id, "project_id": project_id, "draw_id": record.id,
+                          "quarter": quarter, "priority": p, "rank": rank, "assigned_to_id": assigner.next(),
+                          "state": "open", "attempts_count": 0, "version": 1, "created_at": now}
+                         for rank, _external_id, case_id, project_id in chosen]
+            replacing += zip(unreplaced[p], (case_id for _rank, _external_id, case_id, _project in chosen))
             added[p] = len(chosen)
             draws.append(record)
         if new_rows:
