@@ -122,6 +122,7 @@ BLUEPRINTS = (
     "complaints",
     "complaint_form",
     "improvement",
+    "key_accounts",
 )
 
 
