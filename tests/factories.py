@@ -18,9 +18,13 @@ def user(username=None, roles=("pm",), **kw):
 
 
 def client(name=None, key_account=False, **kw):
+    """A client; ``key_account=True`` stands in for an approved designation (the only other way
+    the flag may be set, services.key_accounts.guard)."""
+    from portal.services.key_accounts import decision_in_progress
     c = Client(name=name or f"客户{next(_seq)}", key_account=key_account, **kw)
     db.session.add(c)
-    db.session.commit()
+    with decision_in_progress():
+        db.session.commit()
     return c
 
 

@@ -143,3 +143,24 @@ def test_demo_shows_the_closed_loop_and_sales_inquiries(runner, db):
     assert db.session.scalar(select(func.count(Response.id)).where(Response.channel == "on_behalf")) >= 2
     overview = sales_overview(find_user("sales1"))
     assert overview.due and overview.never
+
+
+def test_demo_runs_the_key_account_programme(runner, db):
+    from portal.models import KeyAccount, KeyAccountDecision
+    from portal.services.key_accounts.home import team_home
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    today = local_today()
+    states = sorted((d.client.name, d.state) for d in db.session.scalars(select(KeyAccountDecision)))
+    assert states == [("上海市第一人民医院", "approved"), ("华东电网信息通信公司", "approved"),
+                      ("杭州城市轨道交通集团", "declined"), ("江苏银行数据中心", "pending")]
+    accounts = db.session.scalars(select(KeyAccount)).all()
+    assert len(accounts) == 2 and all(a.client.key_account for a in accounts)
+    assert all(a.pm_id and a.service_contact_id and a.engineer_id and a.sales_id for a in accounts)
+    assert all(a.plan_approved_by_id and a.plan_agreed_on and a.callback_every_weeks for a in accounts)
+    assert {c.name for c in db.session.scalars(select(Client).where(Client.key_account.is_(True)))} == {
+        "上海市第一人民医院", "华东电网信息通信公司"}
+    calls = db.session.scalars(select(CallbackTask).where(CallbackTask.kind == "relationship")).all()
+    assert any(t.state == "open" and today <= t.due_on <= today + timedelta(days=7) for t in calls)  # due this week
+    assert any(t.state == "open" and t.due_on < today for t in calls)  # one missed: overdue
+    rows = team_home(find_user("pm2"))  # the engineer of both
+    assert len(rows) == 2 and any(r.next_call for r in rows)

@@ -20,14 +20,10 @@ DEMO_USERS = [
     ("sales2", "销售 周杰", ["sales"]),
 ]
 
-DEMO_CLIENTS = [
-    ("华东电网信息通信公司", True),
-    ("上海市第一人民医院", True),
-    ("江苏银行数据中心", True),
-    ("杭州城市轨道交通集团", False),
-    ("苏州工业园区管委会", False),
-    ("宁波港集团信息中心", False),
-]
+#: the demo clients; demo.key_accounts makes the first two key accounts (by proposal and approval),
+#: leaves a proposal for the third pending and declines the fourth
+DEMO_CLIENTS = ["华东电网信息通信公司", "上海市第一人民医院", "江苏银行数据中心", "杭州城市轨道交通集团",
+                "苏州工业园区管委会", "宁波港集团信息中心"]
 
 CONTACT_NAMES = ["王建国", "李晓红", "张志强", "刘海燕", "陈立新", "杨光", "赵丽华",
                  "黄志明", "周小平", "吴敏", "徐磊", "孙倩", "马骏", "朱婷"]
@@ -41,10 +37,12 @@ def load_demo_data(password, today=None):
     """Create what is missing; running it twice changes nothing. Returns summary lines."""
     today = today or local_today()
     users = {name: _ensure_user(name, display, roles, password) for name, display, roles in DEMO_USERS}
-    clients = [_ensure_client(i, name, key) for i, (name, key) in enumerate(DEMO_CLIENTS)]
+    clients = [_ensure_client(i, name) for i, name in enumerate(DEMO_CLIENTS)]
     projects = [_ensure_project(i, clients, users, today) for i in range(20)]
     db.session.flush()
     lines = [f"{len(users)} users, {len(clients)} clients, {len(projects)} projects"]
+    from . import key_accounts as demo_key_accounts
+    lines += demo_key_accounts.load(clients, users, today)
     from . import rounds as demo_rounds
     lines += demo_rounds.load(users, projects, today)
     from . import followups as demo_followups
@@ -89,10 +87,10 @@ def _ensure_user(username, display, roles, password):
     return user
 
 
-def _ensure_client(index, name, key_account):
+def _ensure_client(index, name):
     client = db.session.scalar(select(Client).where(Client.name == name))
     if client is None:
-        client = Client(name=name, key_account=key_account)
+        client = Client(name=name)  # a key account only by decision (demo.key_accounts)
         db.session.add(client)
         for j, function in enumerate(FUNCTIONS):
             person = CONTACT_NAMES[(index * 3 + j) % len(CONTACT_NAMES)]

@@ -40,18 +40,19 @@ def _check_name(name, client=None):
     return name
 
 
-def create_client(name, key_account=False, notes=None):
-    client = Client(name=_check_name(name), key_account=bool(key_account), notes=notes or None)
+def create_client(name, notes=None):
+    """A new client; it becomes a key account only by an approved proposal (services.key_accounts)."""
+    client = Client(name=_check_name(name), notes=notes or None)
     db.session.add(client)
     db.session.flush()
     record_change("create", client, after=snapshot(client, CLIENT_FIELDS))
     return client
 
 
-def update_client(client, name, key_account, notes=None):
+def update_client(client, name, notes=None):
+    """Rename or annotate; the key-account flag is not the client form's (services.key_accounts)."""
     before = snapshot(client, CLIENT_FIELDS)
     client.name = _check_name(name, client)
-    client.key_account = bool(key_account)
     client.notes = notes or None
     db.session.flush()
     record_change("update", client, before, snapshot(client, CLIENT_FIELDS))

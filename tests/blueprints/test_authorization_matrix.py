@@ -24,7 +24,7 @@ ROLES = ("pm", "sales", "quality", "pmo", "archive", "exec", "admin")
 #: parameters naming an object that belongs to a project (ownership applies)
 PROJECT_SCOPED = ("project", "round", "invitation", "response", "attachment", "milestone", "message",
                   "followup", "inquiry", "task", "complaint", "evidence", "complaint_check",
-                  "plan")
+                  "plan", "key_account")
 #: steps only the object's own actor takes (a complaint's owner or its department's head, who may
 #: hold any role; an approver: an executive or that head): a role inside the rule is refused (403)
 #: unless it is that person, so these are checked for "no 5xx, PM/sales of others refused" only
@@ -132,7 +132,21 @@ def _build_world():
                            items=[ImprovementPlanItem(followup_id=followup.id)])
     _db.session.add(plan)
     _db.session.commit()
+    from portal.models import Client, KeyAccount, KeyAccountDecision
+    from portal.services.key_accounts import decision_in_progress
+    other_client = Client(name="丙方客户")
+    _db.session.add(other_client)
+    with decision_in_progress():  # stands in for an approved designation
+        client.key_account = True
+        account = KeyAccount(client=client, pm_id=pm_b.id, sales_id=sales_b.id)  # pm_b's and sales_b's team
+        _db.session.add(account)
+        _db.session.commit()
+    decision = KeyAccountDecision(client=other_client, action="designate", state="pending", proposed_by_id=sales_b.id,
+                                  business_volume="x", cooperation_potential="y", industry_influence="z")
+    _db.session.add(decision)
+    _db.session.commit()
     ids = {
+        "key_account": account.id, "decision": decision.id,
         "plan": plan.id,
         "complaint_check": check.id,  # before "complaint": the first key found in a parameter wins
         "project": project.id, "task": task.id, "import": imp.id, "job": job.id, "kind": "csv",
@@ -253,7 +267,7 @@ def test_owners_reach_their_own_project_objects(app, world, owner):
             reached.add(rule.endpoint)
     # the pages each owner must actually see (a route refusing everybody would fail here)
     must_reach = {"projects.detail", "responses.detail", "responses.pdf", "inquiries.detail", "inquiries.pdf",
-                  "complaints.detail"}
+                  "complaints.detail", "key_accounts.detail", "key_accounts.report_pdf"}  # on the account's team
     if role == "pm":
         must_reach |= {"rounds.status", "rounds.paper_entry"}
     else:

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import CallbackTask, CaseImport, Job, Response, ServiceCase
+from portal.models import CallbackTask, CaseImport, Job, Response, ServiceCase, User
 
 from ..factories import SALES_VISIT_QUESTIONS  # noqa: F401  (same factories module)
 
@@ -159,3 +159,119 @@ def test_draw_log_attempts_fill_the_form_and_read_the_summary(client, auth, desk
     auth.logout()
     auth.login("pm_other_d")
     assert client.get(url).status_code == 403
+
+
+# --- key accounts' relationship calls (DESIGN §4.9) ---------------------------------------------
+
+def _relationship_account(make, db, pm=None, sales=None, name=None):
+    """A key account whose two-weekly schedule started four weeks ago, its calls created."""
+    from datetime import timedelta
+    from portal.models import KeyAccount
+    from portal.services.key_accounts.schedule import create_due_tasks
+    from portal.services.quarters import local_today
+    client = make.client(name=name, key_account=True)
+    contact = make.contact(client, name=f"联系人-{client.name}", phone="13712345678")
+    project = make.project(pm=pm, sales=sales, client_=client)
+    account = KeyAccount(client_id=client.id, callback_every_weeks=2,
+                         callback_starts_on=local_today() - timedelta(weeks=4),
+                         callback_contact_id=contact.id, callback_project_id=project.id)
+    db.session.add(account)
+    db.session.flush()
+    create_due_tasks(account=account)
+    db.session.commit()
+    return account
+
+
+@pytest.fixture
+def relationship(make, db, desk):
+    sales = db.session.scalar(select(User).where(User.username == "sales_d"))
+    account = _relationship_account(make, db, pm=desk["pm"], sales=sales, name="国网华东分部")
+    calls = db.session.scalars(select(CallbackTask).where(CallbackTask.key_account_id == account.id)
+                               .order_by(CallbackTask.scheduled_on)).all()
+    return {"account": account, "calls": calls, "missed": calls[0]}
+
+
+def test_relationship_calls_are_in_the_desks_queue_without_any_ticket(client, auth, desk, relationship, db):
+    assert db.session.scalar(select(func.count(ServiceCase.id))) == 0
+    auth.login("q_d")
+    page = client.get("/callbacks/").get_data(as_text=True)
+    rows = re.findall(r'<tr data-kind="relationship"(.*?)</tr>', page, re.S)
+    assert len(rows) == len(relationship["calls"]) >= 2
+    first = rows[0]
+    assert "Key account relationship call" in first and "国网华东分部" in first
+    assert "联系人-国网华东分部" in first and "13712345678" in first
+    assert first.startswith(" data-overdue") and "Overdue" in first  # four weeks ago: missed
+    fragment = client.get("/callbacks/", headers=HX)
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    due = re.search(r'id="home-relationship-calls" data-due="(\d+)" data-overdue="(\d+)"', home)
+    assert due and int(due.group(2)) >= 1 and int(due.group(1)) >= int(due.group(2))
+
+
+def test_a_relationship_call_is_worked_and_its_form_recorded_on_the_accounts_project(client, auth, desk,
+                                                                                     relationship, db):
+    from portal.models import FollowUp
+    call = relationship["missed"]
+    url = f"/callbacks/tasks/{call.id}"
+    auth.login("q_d")
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-kind="relationship"' in page and "Key account relationship call" in page
+    assert "Scheduled on" in page and "Due on" in page and "data-overdue" in page
+    assert "联系人-国网华东分部" in page and "13712345678" in page
+    reached = client.post_form(f"{url}/attempt", {"outcome": "reached", "version": str(call.version)}, htmx=True,
+                               token_from=url)
+    assert reached.status_code == 200 and 'id="callback-form-section"' in reached.get_data(as_text=True)
+    recorded = client.post_form(f"{url}/form", {"version": str(desk["version"].id), "q_satisfaction": "2",
+                                                "q_opinion": "希望定期来访"}, token_from=url)
+    assert recorded.status_code == 303 and "/responses/" in recorded.headers["Location"]
+    response = db.session.scalar(select(Response).where(Response.channel == "phone"))
+    assert response.project_id == relationship["account"].callback_project_id
+    assert response.contact_id == relationship["account"].callback_contact_id
+    db.session.expire_all()
+    assert db.session.get(CallbackTask, call.id).state == "reached"
+    assert db.session.scalar(select(FollowUp).where(FollowUp.response_id == response.id)) is not None
+
+
+def test_a_refused_relationship_call_is_not_replaced(client, auth, desk, relationship, db):
+    call = relationship["missed"]
+    url = f"/callbacks/tasks/{call.id}"
+    auth.login("q_d")
+    refused = client.post_form(f"{url}/attempt", {"outcome": "refused", "version": str(call.version)}, htmx=True,
+                               token_from=url)
+    assert refused.status_code == 200 and "Not reached" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CallbackTask, call.id).replaced_by_id is None
+    assert db.session.scalar(select(func.count(CallbackTask.id))) == len(relationship["calls"])
+
+
+@pytest.mark.parametrize("username, reads", [("pm_d", True), ("sales_d", True), ("pm_other_d", False)])
+def test_pm_and_sales_read_their_accounts_relationship_calls_but_never_work_them(client, auth, relationship,
+                                                                               username, reads):
+    call = relationship["missed"]
+    url = f"/callbacks/tasks/{call.id}"
+    auth.login(username)
+    assert client.get(url).status_code == (200 if reads else 403)
+    attempt = client.post_form(f"{url}/attempt", {"outcome": "reached", "version": str(call.version)},
+                               token_from="/")
+    assert attempt.status_code == 403
+
+
+def test_the_queue_with_relationship_calls_takes_a_fixed_number_of_statements(client, auth, make, desk,
+                                                                             relationship, db):
+    from ..querycount import statements_of_request
+    auth.login("q_d")
+    call_url = f"/callbacks/tasks/{relationship['missed'].id}"
+    urls = ("/callbacks/?all=1&state=all", "/callbacks/", call_url, "/")
+    for url in urls:
+        client.get(url)  # warm
+    small = {url: len(statements_of_request(client, url)[1]) for url in urls}
+    for i in range(5):
+        _relationship_account(make, db, name=f"关键客户{i}")
+    call = db.session.get(CallbackTask, relationship["missed"].id)
+    client.post_form(f"{call_url}/attempt", {"outcome": "busy", "version": str(call.version)}, htmx=True,
+                     token_from=call_url)
+    call = db.session.get(CallbackTask, relationship["missed"].id)
+    client.post_form(f"{call_url}/attempt", {"outcome": "no_answer", "version": str(call.version)}, htmx=True,
+                     token_from=call_url)
+    large = {url: len(statements_of_request(client, url)[1]) for url in urls}
+    assert large == small, (small, large)

@@ -74,7 +74,7 @@ def test_pmo_creates_client_and_it_is_audited(client, auth, make, db):
                                 token_from="/")
     created = db.session.query(Client).filter_by(name="苏州工业园区").one()
     assert response.status_code == 303 and response.headers["Location"] == f"/clients/{created.id}"
-    assert created.key_account
+    assert not created.key_account  # a posted key_account field is ignored: only an approved proposal sets it
     event = db.session.query(AuditEvent).filter_by(action="create", object_type="Client").one()
     assert "苏州工业园区" in event.detail and event.username == "pmo"
 

@@ -8,7 +8,7 @@ tests/querycount.py. Each page must (a) issue the same count on both sizes (at m
 for a pagination count) and (b) stay under its cap. A new list page joins by adding a row.
 """
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Callable
 
 import pytest
@@ -117,13 +117,14 @@ def _at(path):
 #: Home pages carry one section per feature (a count or a short list each), so theirs grow with
 #: the product, never with the data.
 PAGES = [
-    Page("home pm", "pm1", _at("/"), 12),
+    Page("home pm", "pm1", _at("/"), 13),
     Page("home sales", "sales1", _at("/"), 12),
-    # the home pages: + the follow-ups routed to the user's departments (issue 11)
-    Page("home quality", "quality1", _at("/"), 18),  # + the nav badge of improvement checks due
-    Page("home pmo", "pmo1", _at("/"), 15),
+    # the home pages: + the follow-ups routed to the user's departments (issue 11), + the key accounts
+    # the user is on the team of (issue 12, one statement)
+    Page("home quality", "quality1", _at("/"), 19),  # + the nav badge of improvement checks due
+    Page("home pmo", "pmo1", _at("/"), 17),
     Page("home archive", "archive1", _at("/"), 12),
-    Page("home exec", "exec1", _at("/"), 14),
+    Page("home exec", "exec1", _at("/"), 17),  # + the key-account proposals awaiting a decision
     Page("home admin", "admin", _at("/"), 12),
     Page("projects (pm)", "pm1", _at("/projects/"), 12),
     Page("projects (sales)", "sales1", _at("/projects/"), 12),
@@ -159,6 +160,9 @@ PAGES = [
     # the response page: + the complaint it was turned into (issue 11)
     Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 17),
     Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 18),  # + checks-due badge
+    Page("key accounts (quality)", "quality1", _at("/key-accounts/"), 12),
+    Page("key accounts (pm)", "pm1", _at("/key-accounts/"), 12),
+    Page("key account page", "quality1", lambda: f"/key-accounts/{_busiest_account()}", 18),
 ]
 
 
@@ -172,8 +176,40 @@ def build_small():
 
 def grow(scale):
     """Add to the demo data until there is about ``scale`` times as much of everything."""
-    _grow(scale, local_today())
-    db.session.commit()
+    from portal.services.key_accounts import decision_in_progress
+    with decision_in_progress():  # the extra key accounts stand in for approved designations
+        _grow(scale, local_today())
+        db.session.commit()
+
+
+def _grow_key_accounts(users, clients, today):
+    """Every key-account client without a programme gets one: pm1 and sales1 on its team, calls
+    every two weeks since a month ago (so some are made, some due, some missed)."""
+    from portal.models import KeyAccount
+    from portal.services.key_accounts.schedule import create_due_tasks
+    db.session.flush()
+    for client in clients:
+        if not client.key_account or db.session.scalar(select(KeyAccount.id).where(KeyAccount.client_id == client.id)):
+            continue
+        project = db.session.scalar(select(Project).where(Project.client_id == client.id).order_by(Project.id))
+        if project is None:
+            continue
+        db.session.add(KeyAccount(client=client, pm=users["pm1"], sales=users["sales1"],
+                                  service_contact=users["quality1"], callback_every_weeks=2,
+                                  callback_starts_on=today - timedelta(days=30), callback_contact=client.contacts[0],
+                                  callback_project=project, plan_text="季度巡检", report_language="zh",
+                                  designated_at=datetime.combine(today - timedelta(days=60), time(2))))
+    db.session.flush()
+    create_due_tasks(today)
+
+
+def _busiest_account():
+    """pm1's key account with the most relationship calls."""
+    from portal.models import KeyAccount
+    return db.session.scalar(
+        select(KeyAccount.id).join(User, User.id == KeyAccount.pm_id)
+        .outerjoin(CallbackTask, CallbackTask.key_account_id == KeyAccount.id).where(User.username == "pm1")
+        .group_by(KeyAccount.id).order_by(func.count(CallbackTask.id).desc(), KeyAccount.id))
 
 
 def _grow(scale, today):
@@ -209,6 +245,7 @@ def _grow(scale, today):
     _grow_templates(scale, users["quality1"])
     _grow_inquiries(scale, users, today)
     _grow_callbacks(scale, users, projects, today)
+    _grow_key_accounts(users, clients, today)
 
 
 def _grow_callbacks(scale, users, projects, today):

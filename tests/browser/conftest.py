@@ -69,3 +69,27 @@ def login(page):
         page.wait_for_url(lambda url: "/login" not in url)
         return page
     return do_login
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """``signed_in(username)``: a page of its own browser context, signed in (several people in
+    one test, each in their own browser); every context is closed at the end."""
+    from tests import factories
+    contexts = []
+
+    def sign_in(username, *, locale="zh-CN", password=factories.PASSWORD):
+        context = browser.new_context(base_url=live_server, locale=locale, viewport={"width": 1280, "height": 900},
+                                      accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit].primary")
+        page.wait_for_url(lambda url: "/login" not in url)
+        return page
+    yield sign_in
+    for context in contexts:
+        context.close()

@@ -16,7 +16,6 @@ from portal.labels import COMPLAINT_ACTION_LABELS, COMPLAINT_STATE_LABELS
 from portal.models import Complaint, OutboxMessage
 from portal.models import Department, DepartmentMember
 from portal.seed.templates import ensure_default_templates
-from tests import factories
 
 WAIT = 15000
 SHOTS = "/tmp/shots"
@@ -37,18 +36,6 @@ def _shot(page, name):
     page.screenshot(path=f"{SHOTS}/complaint-{name}.png", full_page=True)
 
 
-def _signed_in(browser, live_server, username):
-    context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
-
-
 def _step(page, action, **fields):
     """Fill the step's form on the complaint page and submit it (htmx swaps the box in place)."""
     form = page.locator(f"form[action$='/{action}']")
@@ -66,7 +53,7 @@ def _step(page, action, **fields):
         .to_have_count(0)
 
 
-def test_phone_complaint_to_the_clients_verdict(browser, live_server, make, db):
+def test_phone_complaint_to_the_clients_verdict(browser, live_server, signed_in, make, db):
     ensure_default_templates()
     make.user("desk_zh", roles=("quality",), display_name="质量部钱", locale=LANG)
     head = make.user("head_zh", roles=("pm",), display_name="运维部主任", locale=LANG)
@@ -81,7 +68,7 @@ def test_phone_complaint_to_the_clients_verdict(browser, live_server, make, db):
     db.session.commit()
 
     # 1. the quality desk registers the phone complaint with its recording
-    desk = _signed_in(browser, live_server, "desk_zh")
+    desk = signed_in("desk_zh")
     desk.goto("/complaints/new")
     intake = desk.locator("#complaint-intake")
     intake.locator("select[name=channel]").select_option("phone")
@@ -106,7 +93,7 @@ def test_phone_complaint_to_the_clients_verdict(browser, live_server, make, db):
     expect(box.locator(".toolbar .badge").first).to_have_text(text(COMPLAINT_STATE_LABELS["assigned"]))
 
     # 3. the owner: first contact, the investigation (company at fault), a compensation of 8000
-    handler = _signed_in(browser, live_server, "owner_zh")
+    handler = signed_in("owner_zh")
     handler.goto(f"/complaints/{complaint_id}")
     _step(handler, "record_contact", how="phone", note="已电话向周主任致歉并说明调查安排。")
     _step(handler, "investigate", findings=FINDINGS, company_fault="1", responsible_employee="调度员 孙")
@@ -114,7 +101,7 @@ def test_phone_complaint_to_the_clients_verdict(browser, live_server, make, db):
     expect(handler.locator("#complaint-box form[action$='/approve']")).to_have_count(0)
 
     # 4. above the department head's limit: the executive approves
-    approver = _signed_in(browser, live_server, "exec_zh")
+    approver = signed_in("exec_zh")
     approver.goto(f"/complaints/{complaint_id}")
     _step(approver, "approve", note="同意赔偿。")
 

@@ -272,3 +272,30 @@ def test_the_agents_queue_lists_their_open_calls_by_priority_then_rank(world, ma
     failed = queue.tasks_page(world["desk"], quarter=QUARTER, state="failed")
     assert [t.id for t in failed.items] == [tasks[1].id]
     assert queue.tasks_page(world["desk"], quarter="2026Q3").total == 0
+
+
+# --- key accounts' relationship calls in the same queue (DESIGN §4.9) -------------------------
+
+def test_relationship_calls_share_the_queue_and_leave_ticket_replacements_alone(world, make):
+    from datetime import date
+    from portal.models import KeyAccount
+    from portal.services.key_accounts.schedule import create_due_tasks
+    client = make.client(key_account=True)
+    account = KeyAccount(client_id=client.id, callback_every_weeks=4, callback_starts_on=date(2026, 10, 12),
+                         callback_project_id=make.project(client_=client, pm=world["pm"]).id,
+                         callback_contact_id=make.contact(client, phone="13600000000").id)
+    db.session.add(account)
+    db.session.commit()
+    today = date(2026, 11, 9)
+    assert create_due_tasks(today) == 2  # 12 October (missed) and 9 November
+    db.session.commit()
+    listed = queue.tasks_page(world["desk"], quarter=QUARTER, today=today).items
+    assert [t.kind for t in listed] == ["relationship", "relationship"] + ["ticket"] * 4
+    assert queue.tasks_page(world["pm"], quarter=QUARTER, mine=False, today=today).total == 2 + 3  # + own tickets
+    ticket = first_task()
+    log(ticket, world["desk"], "refused")  # a ticket call still gets its replacement
+    assert ticket.replaced_by_id is not None
+    relationship = listed[0]
+    log(relationship, world["desk"], "refused")
+    assert relationship.state == "failed" and relationship.replaced_by_id is None
+    assert db.session.scalar(select(func.count(CallbackTask.id)).where(CallbackTask.kind == "ticket")) == 5

@@ -30,10 +30,10 @@ def _project_data(make, **overrides):
 # clients and contacts
 
 def test_create_client_is_audited_with_its_fields(make, db):
-    client = client_svc.create_client("华东电网", key_account=True, notes="重点客户")
+    client = client_svc.create_client("华东电网", notes="重点客户")
     db.session.commit()
     [detail] = _events(db, "create", client)
-    assert detail == {"name": "华东电网", "key_account": True, "notes": "重点客户"}
+    assert detail == {"name": "华东电网", "key_account": False, "notes": "重点客户"}  # a key account only by decision
 
 
 def test_client_name_must_be_unique_ignoring_case(make, db):
@@ -44,15 +44,15 @@ def test_client_name_must_be_unique_ignoring_case(make, db):
 
 
 def test_update_client_audits_only_changed_fields(make, db):
-    client = make.client("甲方", key_account=False)
-    client_svc.update_client(client, "甲方", key_account=True, notes=None)
+    client = make.client("甲方", notes="旧")
+    client_svc.update_client(client, "甲方", notes="新")
     db.session.commit()
-    assert _events(db, "update", client) == [{"key_account": [False, True]}]
+    assert _events(db, "update", client) == [{"notes": ["旧", "新"]}]
 
 
 def test_renaming_a_client_to_its_own_name_is_allowed(make, db):
     client = make.client("甲方")
-    client_svc.update_client(client, "甲方", key_account=False, notes="x")
+    client_svc.update_client(client, "甲方", notes="x")
     assert client.notes == "x"
 
 

@@ -1,7 +1,11 @@
 """``flask sample-callbacks --quarter 2026Q4``: draw the quarter's callback sample, or top it up
 and replace failed calls when run again (cron-safe: a quarter that meets every rate gets
-nothing new). Prints the sample per priority, or JSON with ``--json``."""
+nothing new). Prints the sample per priority, or JSON with ``--json``.
+
+``flask relationship-callbacks``: the daily job creating the key accounts' relationship calls
+falling due (and any missed while it did not run); safe to run again."""
 import json
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -11,7 +15,8 @@ from ...services import DomainError
 from ...services.accounts import find_user
 from ...services.audit import set_audit_context
 from ...services.callbacks.sampling import SEED_MAX, draw, may_draw
-from ...services.quarters import parse_quarter
+from ...services.key_accounts.schedule import HORIZON_DAYS, count_overdue, create_due_tasks
+from ...services.quarters import local_today, parse_quarter
 from .views import bp
 
 COLUMNS = ("priority", "rate", "closed", "required", "drawn", "active", "reached", "failed", "added")
@@ -68,3 +73,17 @@ def _table(result) -> str:
             lines.append(f"{row.priority}: {row.missing} short of the {row.required} required "
                          "(every case of the priority has been drawn)")
     return "\n".join(lines)
+
+
+@bp.cli.command("relationship-callbacks")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to run for, YYYY-MM-DD (default: today where the company works).")
+def relationship_callbacks_command(today):
+    """Create the key accounts' relationship calls due up to a week ahead (daily; idempotent)."""
+    today = today.date() if today is not None else local_today()
+    set_audit_context(actor=None)
+    created = create_due_tasks(today)
+    db.session.commit()
+    until = today + timedelta(days=HORIZON_DAYS)
+    click.echo(f"relationship callbacks: {created} created (due up to {until.isoformat()}); "
+               f"{count_overdue(today)} open and overdue")

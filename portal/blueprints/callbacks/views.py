@@ -1,11 +1,13 @@
 """The callback desk (DESIGN §4.3), for the quality department: draw the quarter's sample, work
-the queue (log each attempt in place, fill the callback form once reached), and read the
-quarter's callback summary (page, PDF, XLSX). PMs and sales read their own projects' calls."""
+the queue (log each attempt in place, fill the callback form once reached) — drawn ticket calls
+and key accounts' scheduled relationship calls (§4.9) alike — and read the quarter's callback
+summary (page, PDF, XLSX). PMs and sales read their own projects' calls."""
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask import Response as FlaskResponse
 from flask_babel import get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from ...authz import access, deny
 from ...extensions import db
@@ -16,8 +18,9 @@ from ...navigation import nav_item
 from ...services import DomainError
 from ...services.answers import AnswersInvalid
 from ...services.callbacks import queue, sampling, summary
+from ...services.key_accounts.schedule import is_overdue
 from ...services.pdf.callback_summary import render_callback_summary
-from ...services.quarters import current_quarter, parse_quarter
+from ...services.quarters import current_quarter, local_today, parse_quarter
 from ...services.responses import AlreadySubmitted
 from ...services.scope import can_view_project
 from ..pdfs.views import pdf_response
@@ -43,17 +46,21 @@ def _quarter_arg(name="quarter"):
 @bp.route("/callbacks/")
 @access(*READERS)
 def index():
-    """The quarter's sample per priority and the calls: an agent's own open calls first."""
+    """The quarter's sample per priority and the calls: an agent's own open calls first (the
+    relationship calls due or missed, then the tickets, then the relationship calls ahead)."""
     quarter = _quarter_arg()
     mine = request.args.get("all") != "1" and current_user.has_role(*DESK)
     state = request.args.get("state") or "open"
     if state not in ("open", "reached", "failed", "all"):
         state = "open"
+    today = local_today()
     results = queue.tasks_page(current_user, quarter=quarter, state=None if state == "all" else state,
-                               mine=mine, page=page_param(request.args), per_page=current_app.config["PAGE_SIZE"])
+                               mine=mine, page=page_param(request.args), per_page=current_app.config["PAGE_SIZE"],
+                               today=today)
     return render("callbacks/index.html", "callbacks/_tasks.html", quarter=quarter, results=results, mine=mine,
                   state=state, sample=sampling.quarter_status(quarter), draw_form=DrawForm(quarter=quarter),
-                  can_work=queue.can_work(current_user), quarters=summary.summary_quarters())
+                  can_work=queue.can_work(current_user), quarters=summary.summary_quarters(),
+                  overdue={t.id for t in results.items if is_overdue(t, today)})
 
 
 @bp.route("/callbacks/draw", methods=["POST"])
@@ -82,12 +89,18 @@ def draw():
 def get_task_or_404(task_id, *, work=False):
     """A call, 404 if missing; 403 for someone who may not see its project (or, to work it, not
     of the quality desk)."""
-    task = db.session.get(CallbackTask, task_id) or abort(404)
+    task = _load_task(task_id) or abort(404)
     if work and not queue.can_work(current_user):
         deny("callback_task", task_id=task_id)
-    if not (current_user.sees_all_projects or can_view_project(current_user, task.case.project)):
+    if not (current_user.sees_all_projects or can_view_project(current_user, task.project)):
         deny("callback_task", task_id=task_id)
     return task
+
+
+def _load_task(task_id):
+    """The call with what its page shows (project, client, ticket or contact, attempts)."""
+    return db.session.scalar(select(CallbackTask).where(CallbackTask.id == task_id)
+                             .options(*queue.TASK_PAGE_LOADS).execution_options(populate_existing=True))
 
 
 def _task_page(task, status=200, *, attempt_form=None, values=None, answer_errors=None, message=None):
@@ -99,13 +112,14 @@ def _task_page(task, status=200, *, attempt_form=None, values=None, answer_error
     return render("callbacks/task.html", "callbacks/_task.html", status, task=task, can_work=can_work,
                   attempt_form=attempt_form or AttemptForm(version=task.version),
                   awaiting_form=awaiting_form, versions=versions, version=version, values=values or {},
-                  answer_errors=answer_errors or {}, message=message)
+                  answer_errors=answer_errors or {}, message=message, overdue=is_overdue(task, local_today()))
 
 
 @bp.route("/callbacks/tasks/<int:task_id>")
 @access(*TASK_READERS)
 def task(task_id):
-    """One call: the ticket, the reporter's phone, the attempts, and the form once reached."""
+    """One call: the ticket and the reporter's phone, or the key account and the contact to call;
+    the attempts, and the form once reached."""
     return _task_page(get_task_or_404(task_id))
 
 
@@ -122,13 +136,13 @@ def attempt(task_id):
                           expected_version=form.version.data)
     except queue.ChangedMeanwhile as error:
         db.session.rollback()
-        return _task_page(db.session.get(CallbackTask, task_id), 409, message=error.message)
+        return _task_page(_load_task(task_id), 409, message=error.message)
     except DomainError as error:
         db.session.rollback()
         form.show_error(error)
-        return _task_page(db.session.get(CallbackTask, task_id), 422, attempt_form=form)
+        return _task_page(_load_task(task_id), 422, attempt_form=form)
     db.session.commit()
-    task = db.session.get(CallbackTask, task_id)
+    task = _load_task(task_id)
     if is_partial():  # a fresh, empty form for the next attempt
         return _task_page(task, attempt_form=AttemptForm(formdata=None, version=task.version))
     return hx_redirect(url_for(".task", task_id=task_id))
@@ -149,17 +163,20 @@ def record(task_id):
         response = queue.record_callback(task, current_user, values, version=version)
     except AnswersInvalid as error:
         db.session.rollback()
-        return _task_page(db.session.get(CallbackTask, task_id), 422, values=values, answer_errors=error.errors,
+        return _task_page(_load_task(task_id), 422, values=values, answer_errors=error.errors,
                           message=error.message)
     except AlreadySubmitted:
         db.session.rollback()
-        return _task_page(db.session.get(CallbackTask, task_id), 409,
+        return _task_page(_load_task(task_id), 409,
                           message=_("This call's form was already recorded."))
     except DomainError as error:
         db.session.rollback()
-        return _task_page(db.session.get(CallbackTask, task_id), 422, values=values, message=error.message)
+        return _task_page(_load_task(task_id), 422, values=values, message=error.message)
     db.session.commit()
-    flash(_("The callback of ticket %(id)s was recorded.", id=task.case.external_id), "success")
+    if task.kind == "relationship":
+        flash(_("The relationship call with %(client)s was recorded.", client=task.project.client.name), "success")
+    else:
+        flash(_("The callback of ticket %(id)s was recorded.", id=task.case.external_id), "success")
     return hx_redirect(url_for("responses.detail", response_id=response.id))
 
 

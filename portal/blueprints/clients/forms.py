@@ -14,7 +14,7 @@ class ClientFilterForm(FilterForm):
 
 class ClientForm(DataForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    key_account = BooleanField(_l("Key account"))
+    # no key-account box: a client becomes one by proposal and an executive's approval
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
 
 

@@ -1,23 +1,30 @@
-"""The callback queue (DESIGN §4.3.3, §4.3.5): each agent's calls, every attempt logged, and the
-callback record sheet of a reached call, recorded through ``submit_response`` (channel
+"""The callback queue (DESIGN §4.3.3, §4.3.5, §4.9): each agent's calls, every attempt logged, and
+the callback record sheet of a reached call, recorded through ``submit_response`` (channel
 ``phone``) so low scores and comments open follow-ups like every other channel.
+
+Two kinds of call share the queue: a drawn ticket's reporter, and a key account's scheduled
+relationship call (``services.key_accounts.schedule``), which needs no ticket. Both are scoped by
+the call's project; the relationship calls due today or missed come first, then the ticket calls
+in their draw's order, then the relationship calls due later.
 
 The desk is independent: only the quality department changes tasks, attempts and callback
 responses. PMs and sales read the calls of their own projects; pmo, exec and admin read all.
 """
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...extensions import db
-from ...models import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackTask, Project, ServiceCase, User
+from ...models import ATTEMPT_OUTCOMES, TASK_STATES, CallAttempt, CallbackTask, Project, User
 from ...models.base import utcnow
 from .. import DomainError
 from ..answers import AnswersInvalid, parse_answers
 from ..audit import record_event
+from ..quarters import local_today, quarter_of
 from ..responses import AlreadySubmitted, submit_response
 from ..scope import can_view_project, project_scope
 from ..settings import get_setting
@@ -51,7 +58,7 @@ def read_scope(user):
 
 
 def can_read(user, task) -> bool:
-    return user is not None and can_view_project(user, task.case.project)
+    return user is not None and can_view_project(user, task.project)
 
 
 def _require_desk(user, what):
@@ -61,39 +68,100 @@ def _require_desk(user, what):
 
 # --- reading ---------------------------------------------------------------------------------
 
-def _listing():
+def _is_relationship_due(today):
+    """SQL: an open relationship call due by ``today`` (due today or missed)."""
+    return and_(CallbackTask.kind == "relationship", CallbackTask.state == "open", CallbackTask.due_on <= today)
+
+
+def _listing(today):
+    """The calls with what the list shows (project, client, ticket, contact, agent), in the queue's
+    order: relationship calls due by ``today`` first, then ticket calls by priority and rank,
+    then the other relationship calls by due day."""
+    group = case((_is_relationship_due(today), 0), (CallbackTask.kind == "ticket", 1), else_=2)
     return (select(CallbackTask)
-            .join(CallbackTask.case).join(ServiceCase.project)
-            .options(contains_eager(CallbackTask.case).contains_eager(ServiceCase.project)
-                     .joinedload(Project.client),
+            .join(CallbackTask.project).outerjoin(CallbackTask.case)
+            .options(contains_eager(CallbackTask.project).joinedload(Project.client),
+                     contains_eager(CallbackTask.case),
+                     joinedload(CallbackTask.contact),
                      joinedload(CallbackTask.assigned_to).lazyload(User.role_rows))
-            .order_by(CallbackTask.priority, CallbackTask.rank))
+            .order_by(group, CallbackTask.due_on, CallbackTask.priority, CallbackTask.rank, CallbackTask.id))
 
 
-def tasks_page(user, *, quarter=None, state="open", mine=True, page=1, per_page=50):
-    """One page of the calls ``user`` may read, by priority then rank (the draw's order).
+def _in_quarter(quarter, today):
+    """The calls of ``quarter``; viewing the current quarter also shows every open relationship call
+    (missed in an earlier quarter, or due early in the next)."""
+    condition = CallbackTask.quarter == quarter
+    if quarter == quarter_of(today):
+        condition = or_(condition, and_(CallbackTask.kind == "relationship", CallbackTask.state == "open"))
+    return condition
+
+
+def tasks_page(user, *, quarter=None, state="open", mine=True, page=1, per_page=50, today=None):
+    """One page of the calls ``user`` may read, in the queue's order (``_listing``).
     ``state`` None: every state; ``mine``: only those assigned to ``user``."""
     from ..listing import paginate
-    query = _listing().where(read_scope(user))
+    today = today or local_today()
+    query = _listing(today).where(read_scope(user))
     if state is not None:
         if state not in TASK_STATES:
             raise ValueError(f"unknown task state {state!r}")
         query = query.where(CallbackTask.state == state)
-    conditions = (CallbackTask.quarter == quarter if quarter else None,
+    conditions = (_in_quarter(quarter, today) if quarter else None,
                   CallbackTask.assigned_to_id == user.id if mine else None)
     return paginate(query, page, per_page, conditions)
 
 
+@dataclass(frozen=True)
+class DeskCounts:
+    """The desk's home figures for a user: their open calls of the quarter (``tasks_page``'s
+    total), and the open relationship calls due by today — ``due`` of them, ``overdue`` missed,
+    ``due_mine`` assigned to the user."""
+    mine: int
+    due: int
+    overdue: int
+    due_mine: int
+
+
+def desk_counts(user, quarter, today=None) -> DeskCounts:
+    """The home page's counts of the desk, in one query."""
+    today = today or local_today()
+    due = _is_relationship_due(today)
+    own = CallbackTask.assigned_to_id == user.id
+
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = db.session.execute(
+        select(total(and_(own, _in_quarter(quarter, today))), total(due),
+               total(and_(due, CallbackTask.due_on < today)), total(and_(due, own)))
+        .join(Project, Project.id == CallbackTask.project_id)
+        .where(CallbackTask.state == "open", read_scope(user))).one()
+    return DeskCounts(*(int(n) for n in row))
+
+
+#: what a call's page shows, loaded with it
+TASK_PAGE_LOADS = (joinedload(CallbackTask.project).joinedload(Project.client),
+                   joinedload(CallbackTask.case), joinedload(CallbackTask.contact),
+                   joinedload(CallbackTask.key_account),
+                   joinedload(CallbackTask.assigned_to).lazyload(User.role_rows),
+                   joinedload(CallbackTask.response),
+                   selectinload(CallbackTask.attempts).joinedload(CallAttempt.by).lazyload(User.role_rows))
+
+
 def task_for(user, task_id) -> CallbackTask | None:
-    """The call with its ticket, project, client and attempts, or None if it does not exist or
-    ``user`` may not read it (the web layer answers 404/403)."""
-    task = db.session.scalar(select(CallbackTask).where(CallbackTask.id == task_id)
-                             .options(joinedload(CallbackTask.case).joinedload(ServiceCase.project)
-                                      .joinedload(Project.client),
-                                      selectinload(CallbackTask.attempts)))
+    """The call with its project, client, ticket or account and contact, and attempts, or None if it
+    does not exist or ``user`` may not read it (the web layer answers 404/403)."""
+    task = db.session.scalar(select(CallbackTask).where(CallbackTask.id == task_id).options(*TASK_PAGE_LOADS))
     if task is None or not can_read(user, task):
         return None
     return task
+
+
+def subject(task) -> dict:
+    """Who a call is about, for audit details: the ticket, or the key account and its date."""
+    if task.kind == "relationship":
+        return {"key_account": task.key_account_id, "scheduled_on": task.scheduled_on.isoformat()}
+    return {"case": task.case.external_id}
 
 
 def last_outcome(task) -> str | None:
@@ -113,9 +181,10 @@ def _check_version(task, expected_version):
 
 def log_attempt(task, user, outcome, note=None, *, expected_version, now=None) -> CallbackTask:
     """Log one call attempt on an open task. Refused or a wrong number fails the task at once; no
-    answer or busy once ``callback.max_attempts`` attempts are logged; a failed task's replacement
-    is drawn at once. Reached leaves the task open for its callback form. ChangedMeanwhile if
-    the task is no longer at ``expected_version``; PermissionError unless ``can_work(user)``."""
+    answer or busy once ``callback.max_attempts`` attempts are logged; a failed ticket call's
+    replacement is drawn at once (a relationship call has none). Reached leaves the task open for
+    its callback form. ChangedMeanwhile if the task is no longer at ``expected_version``;
+    PermissionError unless ``can_work(user)``."""
     _require_desk(user, "log attempts on")
     if outcome not in ATTEMPT_OUTCOMES:
         raise DomainError(_l("Choose the outcome of the call."), field="outcome")
@@ -141,14 +210,17 @@ def log_attempt(task, user, outcome, note=None, *, expected_version, now=None) -
         db.session.rollback()
         raise _changed() from None
     record_event("callback_attempt_logged", task, actor=user,
-                 detail={"case": task.case.external_id, "outcome": outcome, "attempt": task.attempts_count,
+                 detail={**subject(task), "outcome": outcome, "attempt": task.attempts_count,
                          "state": task.state, "note": note is not None})
-    if task.state == "failed":
+    if task.state == "failed" and task.kind == "ticket":
         result = draw(task.quarter, user, now=now)  # the replacement, linked by replaced_by_id
         record_event("callback_task_failed", task, actor=user,
-                     detail={"case": task.case.external_id, "reason": task.failed_reason,
+                     detail={**subject(task), "reason": task.failed_reason,
                              "replaced_by": task.replaced_by_id,
                              "added": result.added})
+    elif task.state == "failed":  # a relationship call is not replaced: the schedule's next one follows
+        record_event("callback_task_failed", task, actor=user,
+                     detail={**subject(task), "reason": task.failed_reason})
     db.session.flush()
     return task
 
@@ -179,11 +251,11 @@ def record_callback(task, user, answers: Mapping, *, version, now=None):
     if not parsed.ok:
         raise AnswersInvalid(parsed.errors)
     now = now or utcnow()
-    case = task.case
     response = submit_response(
-        version, parsed, channel="phone", project=case.project, origin=task, entered_by=user,
+        version, parsed, channel="phone", project=task.project, origin=task, entered_by=user,
+        contact=task.contact if task.kind == "relationship" else None,
         submitted_at=now, quarter=task.quarter, audit_action="callback_recorded",
-        audit_detail={"task": task.id, "case": case.external_id, "priority": task.priority})
+        audit_detail={"task": task.id, "kind": task.kind, **subject(task), "priority": task.priority})
     task.state, task.closed_at = "reached", now
     db.session.flush()
     return response

@@ -138,9 +138,9 @@ def _closed_counts(quarter) -> dict:
 
 
 def _task_counts(quarter) -> dict:
-    """{(priority, state): n}"""
+    """{(priority, state): n} of the quarter's ticket calls (relationship calls count for no rate)"""
     rows = db.session.execute(select(CallbackTask.priority, CallbackTask.state, func.count(CallbackTask.id))
-                              .where(CallbackTask.quarter == quarter)
+                              .where(CallbackTask.quarter == quarter, CallbackTask.kind == "ticket")
                               .group_by(CallbackTask.priority, CallbackTask.state))
     return {(p, s): n for p, s, n in rows}
 
@@ -189,8 +189,9 @@ def _candidates(quarter, seed, priorities) -> dict:
     return found
 
 
-class _Assigner:
-    """Round-robin over the desk's active agents, whoever has the fewest open calls first."""
+class DeskAssigner:
+    """Round-robin over the desk's active agents, whoever has the fewest open calls (of either
+    kind) first; drawn ticket calls and scheduled relationship calls share it."""
 
     def __init__(self):
         ids = db.session.scalars(select(User.id).join(UserRole, UserRole.user_id == User.id)
@@ -240,13 +241,14 @@ def draw(quarter, user, *, seed=None, now=None) -> DrawResult:
         candidates = _candidates(quarter, used, needy)
         unreplaced = {p: [] for p in needy}
         for failed in db.session.scalars(
-                select(CallbackTask).where(CallbackTask.quarter == quarter, CallbackTask.state == "failed",
+                select(CallbackTask).where(CallbackTask.quarter == quarter, CallbackTask.kind == "ticket",
+                                           CallbackTask.state == "failed",
                                            CallbackTask.priority.in_(needy),
                                            CallbackTask.replaced_by_id.is_(None))
                 .order_by(CallbackTask.closed_at, CallbackTask.id)
                 .execution_options(populate_existing=True)):  # their versions as committed
             unreplaced[failed.priority].append(failed)
-        assigner = _Assigner()
+        assigner = DeskAssigner()
         new_rows, replacing = [], []
         for p in needy:
             row = before[p]

@@ -5,7 +5,8 @@ its ticket columns beside the outcome of its last attempt and the callback form'
 Plain frozen dataclasses from two aggregate queries (closed cases and tasks per priority), the
 settings and one joined query for the cases; required calls follow the sampling's
 ``required_for`` (⌈rate × closed⌉, exactly). The page, the PDF (``services.pdf.callback_summary``)
-and the XLSX (``callback_summary_xlsx``) all render from them.
+and the XLSX (``callback_summary_xlsx``) all render from them. Only ticket calls count: a key
+account's relationship calls (no priority, no case) are no part of any rate.
 """
 from dataclasses import dataclass
 from datetime import date
@@ -92,7 +93,7 @@ def _case_rows(quarter) -> tuple:
                      .label("position"),
                      func.count().over(partition_by=CallAttempt.task_id).label("attempts"))
               .join(CallbackTask, CallbackTask.id == CallAttempt.task_id)
-              .where(CallbackTask.quarter == quarter)
+              .where(CallbackTask.quarter == quarter, CallbackTask.kind == "ticket")
               .subquery("ranked_attempts"))
     last = select(ranked.c.task_id, ranked.c.outcome, ranked.c.attempts) \
         .where(ranked.c.position == 1).subquery("last_attempt")
@@ -106,7 +107,7 @@ def _case_rows(quarter) -> tuple:
         .join(Client, Client.id == Project.client_id)
         .outerjoin(Response, Response.id == CallbackTask.response_id)
         .outerjoin(last, last.c.task_id == CallbackTask.id)
-        .where(CallbackTask.quarter == quarter)
+        .where(CallbackTask.quarter == quarter, CallbackTask.kind == "ticket")
         .order_by(CallbackTask.priority, state_order, ServiceCase.closed_at, ServiceCase.external_id))
     return tuple(
         CaseRow(task_id=task_id, external_id=external_id, project_code=code, project_name=name,
@@ -126,7 +127,8 @@ def callback_summary(quarter: str) -> CallbackSummary:
     states = {}
     for priority, state, count in db.session.execute(
             select(CallbackTask.priority, CallbackTask.state, func.count(CallbackTask.id))
-            .where(CallbackTask.quarter == quarter).group_by(CallbackTask.priority, CallbackTask.state)):
+            .where(CallbackTask.quarter == quarter, CallbackTask.kind == "ticket")
+            .group_by(CallbackTask.priority, CallbackTask.state)):
         states.setdefault(priority, {})[state] = count
     targets = rates()
     rows = tuple(_priority_row(p, targets[p], closed.get(p, 0), states.get(p, {})) for p in PRIORITIES)

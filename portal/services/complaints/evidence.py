@@ -104,14 +104,20 @@ def _display_name(filename, content_type):
     return name or f"evidence.{EXTENSIONS[content_type]}"
 
 
-def store_evidence(complaint, upload: EvidenceUpload, by_user) -> ComplaintAttachment:
-    """Write the file under a generated name and record it as evidence of ``complaint``."""
+def write_upload(data: bytes) -> str:
+    """Write a checked file into the upload folder under a new random name; returns the name."""
     folder = upload_folder()
     folder.mkdir(parents=True, exist_ok=True)
     stored_name = secrets.token_hex(16)
     fd = os.open(folder / stored_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(upload.data)
+        fh.write(data)
+    return stored_name
+
+
+def store_evidence(complaint, upload: EvidenceUpload, by_user) -> ComplaintAttachment:
+    """Write the file under a generated name and record it as evidence of ``complaint``."""
+    stored_name = write_upload(upload.data)
     attachment = ComplaintAttachment(complaint=complaint, original_name=upload.original_name,
                                      stored_name=stored_name, content_type=upload.content_type,
                                      size=upload.size, sha256=hashlib.sha256(upload.data).hexdigest(),

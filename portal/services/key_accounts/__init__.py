@@ -7,6 +7,10 @@
 - ``schedule``: the relationship callbacks the schedule makes due (the quality desk's tasks);
 - ``report``: what the client's service report shows (only that client's data).
 """
+from . import guard  # noqa: F401  (the session hook refusing flag changes outside a decision)
+from .designation import account_of, decide, decisions_of, pending_decision, pending_proposals, propose
+from .guard import FlagChangeRefused, decision_in_progress
+from .programme import ChangedMeanwhile, approve_plan, set_plan, set_schedule, set_team
 from .rules import (
     DECIDERS,
     MANAGERS,
@@ -21,5 +25,8 @@ from .rules import (
     team_accounts,
 )
 
-__all__ = ["DECIDERS", "MANAGERS", "PROPOSERS", "WIDE", "account_scope", "can_view", "is_team_member",
+__all__ = ["account_of", "decide", "decisions_of", "pending_decision", "pending_proposals", "propose",
+           "FlagChangeRefused", "decision_in_progress",
+           "ChangedMeanwhile", "approve_plan", "set_plan", "set_schedule", "set_team",
+           "DECIDERS", "MANAGERS", "PROPOSERS", "WIDE", "account_scope", "can_view", "is_team_member",
            "may_decide", "may_manage", "may_propose", "team_accounts"]
