@@ -233,7 +233,7 @@ def test_inquiry_major_problem_and_followup_loop(open_as, make, db, lang):
     _expect_box(pm, lang, "escalated", 5)
     expect(facts).to_contain_text(w["reason"])
     expect(box.locator("form").locator("button")).to_have_text(  # the PM waits for the executive
-        [text(lang, FOLLOWUP_ACTION_LABELS["classify"])])
+        [text(lang, FOLLOWUP_ACTION_LABELS["classify"]), text(lang, FOLLOWUP_ACTION_LABELS["route"])])
 
     # 4. the executive: home → escalations awaiting an answer → the follow-up → answer
     _open_followup_from_home(executive, lang, text(lang, "Escalations awaiting your answer: %(n)d", n=1), project)
