@@ -59,16 +59,19 @@ def page(browser, live_server):
     context.close()
 
 
+def sign_in(page, username, password):
+    """Sign ``page`` in through the login form and wait until the portal has let it in."""
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
 @pytest.fixture
 def login(page):
-    def do_login(username, password):
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(lambda url: "/login" not in url)
-        return page
-    return do_login
+    return lambda username, password: sign_in(page, username, password)
 
 
 @pytest.fixture
@@ -78,18 +81,13 @@ def signed_in(browser, live_server):
     from tests import factories
     contexts = []
 
-    def sign_in(username, *, locale="zh-CN", password=factories.PASSWORD):
+    def open_signed_in(username, *, locale="zh-CN", password=factories.PASSWORD):
         context = browser.new_context(base_url=live_server, locale=locale, viewport={"width": 1280, "height": 900},
                                       accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
-        page.goto("/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(lambda url: "/login" not in url)
-        return page
-    yield sign_in
+        return sign_in(page, username, password)
+    yield open_signed_in
     for context in contexts:
         context.close()
