@@ -145,12 +145,12 @@ run: deps sysdeps translations db
 	  --worker-class gthread --threads $(THREADS) --no-control-socket --access-logfile - wsgi:app
 
 test: test-deps test-sysdeps translations
-	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-pg: test-deps test-sysdeps translations
 	@case "$${TEST_DATABASE_URL:-}" in postgresql*) ;; \
 	  *) echo "test-pg needs TEST_DATABASE_URL=postgresql+psycopg://user@host:port/db" >&2; exit 2;; esac
-	$(PY) -m pytest -p tests.pg_workers -n $(PYTEST_WORKERS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
+	$(PY) -m pytest -p tests.pg_workers -n $(PYTEST_WORKERS) --dist loadgroup $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
 # --- Migrations ---------------------------------------------------------------------------
 

@@ -149,6 +149,12 @@ SPECS = {spec.key: spec for spec in (
         _l("A remedy with compensation above this amount must be approved by an executive; below it a "
            "department head may approve."),
         editors=("admin", "quality"), minimum=0.0, maximum=100_000_000.0),
+    SettingSpec(
+        "verification.fast_seconds", "int", 60,
+        _l("Suspiciously fast form (seconds)"),
+        _l("An online form submitted sooner than this after its link was opened is flagged for the quality "
+           "department to look at before verifying it."),
+        editors=("admin", "quality"), minimum=0, maximum=3600),
     *(SettingSpec(
         f"improvement.check_{n}_days", "int", days,
         label, _l("An improvement plan's effect is checked this many days after its measures were done; "

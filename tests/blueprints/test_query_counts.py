@@ -29,6 +29,8 @@ from ..conftest import Auth, _wipe
 from ..querycount import statements_of_request
 
 LARGE = 3  # the large data set has about this many times the demo's rows
+#: every test of this module on one xdist worker (`--dist loadgroup`): the two data sets are built once
+pytestmark = pytest.mark.xdist_group("query_counts")
 
 
 # --- the pages --------------------------------------------------------------------------------
