@@ -123,6 +123,7 @@ BLUEPRINTS = (
     "complaint_form",
     "improvement",
     "key_accounts",
+    "verification",
 )
 
 

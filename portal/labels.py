@@ -28,6 +28,9 @@ AUDIT_LABELS = {
 }
 CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Phone"),
                   "visit": _l("Visit"), "email": _l("E-mail"), "on_behalf": _l("Filled on behalf")}
+#: the suspicion flags of the verification queue (services.verification.flags)
+SUSPICION_FLAG_LABELS = {"fast": _l("Filled in very fast"), "straight_line": _l("Same answer everywhere"),
+                         "shared_device": _l("Several contacts, one device"), "on_behalf": _l("Filled in on behalf")}
 VERIFICATION_LABELS = {"pending": _l("Not verified yet"), "authentic": _l("Verified authentic"),
                        "rejected": _l("Rejected")}
 TEMPLATE_KIND_LABELS = {"pm_quarterly": _l("PM quarterly questionnaire"),
@@ -122,6 +125,7 @@ def template_globals():
         "role_labels": ROLE_LABELS, "contact_function_labels": CONTACT_FUNCTION_LABELS,
         "project_status_labels": PROJECT_STATUS_LABELS, "audit_labels": AUDIT_LABELS,
         "channel_labels": CHANNEL_LABELS, "verification_labels": VERIFICATION_LABELS,
+        "suspicion_flag_labels": SUSPICION_FLAG_LABELS,
         "template_kind_labels": TEMPLATE_KIND_LABELS, "question_type_labels": QUESTION_TYPE_LABELS,
         "dimension_labels": DIMENSION_LABELS, "language_labels": LANGUAGE_LABELS,
         "language_switch_labels": LANGUAGE_SWITCH_LABELS,

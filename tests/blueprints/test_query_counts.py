@@ -165,6 +165,9 @@ PAGES = [
     Page("key accounts (quality)", "quality1", _at("/key-accounts/"), 12),
     Page("key accounts (pm)", "pm1", _at("/key-accounts/"), 12),
     Page("key account page", "quality1", lambda: f"/key-accounts/{_busiest_account()}", 18),
+    Page("verification queue", "quality1", lambda: f"/verification/?quarter={current_quarter()}&state=all", 16),
+    Page("verification queue (flagged)", "quality1",
+         lambda: f"/verification/?quarter={current_quarter()}&state=all&flag=any", 16),
 ]
 
 
