@@ -84,13 +84,17 @@ def db(app):
 
 
 def _wipe():
+    """Empty every table, children first. DELETE, not TRUNCATE: a test leaves a few rows, and
+    PostgreSQL's TRUNCATE of some fifty tables costs half a second whatever they hold; the id
+    sequences are then set back to 1 in one statement, as TRUNCATE ... RESTART IDENTITY would."""
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
+        for t in tables:
+            conn.execute(text(f'DELETE FROM "{t}"'))
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
+            serial = [t.name for t in _db.metadata.sorted_tables if "id" in t.c and t.c.id.primary_key]
+            conn.execute(text("SELECT " + ", ".join(
+                f"setval(pg_get_serial_sequence('\"{t}\"', 'id'), 1, false)" for t in serial)))
 
 
 @pytest.fixture
