@@ -17,6 +17,7 @@ from ...models import CallbackTask, Client, Contact, KeyAccount, KeyAccountDecis
 from ...navigation import nav_item
 from ...services import DomainError
 from ...services import key_accounts as service
+from ...services.key_accounts.schedule import is_overdue
 from ...services.quarters import local_today
 from ...services.uploads import scan_path
 from .forms import ApprovePlanForm, DecideForm, PlanForm, ProposeForm, ScheduleForm, TeamForm, WithdrawForm
@@ -139,18 +140,23 @@ def _people():
             "all": users}
 
 
+def _client_choices(account):
+    """The client's contacts and projects, for the schedule's choices."""
+    contacts = db.session.scalars(select(Contact).where(Contact.client_id == account.client_id)
+                                  .order_by(Contact.name)).all()
+    projects = db.session.scalars(select(Project).where(Project.client_id == account.client_id)
+                                  .order_by(Project.code)).all()
+    return contacts, projects
+
+
 def _forms(account, failed=None):
     """The forms of the steps the signed-in user may take on ``account`` now."""
     forms = {}
     if account.client.key_account and service.may_manage(current_user):
         forms["team"] = TeamForm(prefix="team")
         forms["team"].fill(account, _people(), False)
-        contacts = db.session.scalars(select(Contact).where(Contact.client_id == account.client_id)
-                                      .order_by(Contact.name)).all()
-        projects = db.session.scalars(select(Project).where(Project.client_id == account.client_id)
-                                      .order_by(Project.code)).all()
         forms["schedule"] = ScheduleForm(prefix="schedule")
-        forms["schedule"].fill(account, contacts, projects, False)
+        forms["schedule"].fill(account, *_client_choices(account), False)
         forms["plan"] = PlanForm(prefix="plan")
         forms["plan"].fill(account, False)
     if (account.client.key_account and service.may_decide(current_user) and account.plan_approved_at is None
@@ -181,8 +187,8 @@ def detail(key_account_id):
     return _box(get_account_or_404(key_account_id))
 
 
-def _step(key_account_id, name, form, run):
-    account = get_account_or_404(key_account_id)
+def _step(account, name, form, run):
+    key_account_id = account.id
     if not form.validate():
         return _box(account, 422, failed=(name, form))
     try:
@@ -213,7 +219,7 @@ def team(key_account_id):
     """Quality or PMO name the account's team."""
     account = get_account_or_404(key_account_id)
     form = _bound(TeamForm, "team", account, _people())
-    return _step(key_account_id, "team", form, lambda a, f: service.set_team(
+    return _step(account, "team", form, lambda a, f: service.set_team(
         a, actor=current_user, expected_version=f.version.data, **f.values()))
 
 
@@ -222,10 +228,8 @@ def team(key_account_id):
 def schedule(key_account_id):
     """Quality or PMO set the relationship callbacks (every N weeks) and the report's language."""
     account = get_account_or_404(key_account_id)
-    contacts = db.session.scalars(select(Contact).where(Contact.client_id == account.client_id)).all()
-    projects = db.session.scalars(select(Project).where(Project.client_id == account.client_id)).all()
-    form = _bound(ScheduleForm, "schedule", account, contacts, projects)
-    return _step(key_account_id, "schedule", form, lambda a, f: service.set_schedule(
+    form = _bound(ScheduleForm, "schedule", account, *_client_choices(account))
+    return _step(account, "schedule", form, lambda a, f: service.set_schedule(
         a, actor=current_user, expected_version=f.version.data, **f.values()))
 
 
@@ -236,7 +240,7 @@ def plan(key_account_id):
     account = get_account_or_404(key_account_id)
     form = _bound(PlanForm, "plan", account)
     upload = request.files.get("plan-file")
-    return _step(key_account_id, "plan", form, lambda a, f: service.set_plan(
+    return _step(account, "plan", form, lambda a, f: service.set_plan(
         a, actor=current_user, expected_version=f.version.data, text=f.text.data, upload=upload))
 
 
@@ -245,7 +249,8 @@ def plan(key_account_id):
 def approve_plan(key_account_id):
     """An executive approves the service plan, with the date it was agreed with the client."""
     form = ApprovePlanForm(prefix="approve_plan")
-    return _step(key_account_id, "approve_plan", form, lambda a, f: service.approve_plan(
+    account = get_account_or_404(key_account_id)
+    return _step(account, "approve_plan", form, lambda a, f: service.approve_plan(
         a, actor=current_user, expected_version=f.version.data, agreed_on=f.agreed_on.data))
 
 

@@ -11,6 +11,8 @@ the database's unique key on (account, nominal date) is the guard.
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ...extensions import db
 from ...models import CallbackTask, Client, KeyAccount
@@ -80,14 +82,10 @@ def scheduled_accounts(account=None):
 def _insert_skipping_doubles(rows) -> list:
     """INSERT the rows, skipping any whose (account, nominal date) exists already — committed by
     another run meanwhile (PostgreSQL waits for that run's commit, then skips). Returns
-    (id, key_account_id, scheduled_on, due_on) of the rows inserted."""
+    (id, key_account_id, scheduled_on, due_on) of the rows inserted. The portal runs on
+    PostgreSQL or SQLite, both of which have ``ON CONFLICT DO NOTHING``."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the portal runs on these two
-        raise NotImplementedError(dialect)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     inserted = []
     for start in range(0, len(rows), _CHUNK):
         statement = (insert(CallbackTask).values(rows[start:start + _CHUNK])
