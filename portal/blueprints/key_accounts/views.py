@@ -176,6 +176,7 @@ def _box(account, status=200, *, failed=None, message=None):
         .order_by(CallbackTask.scheduled_on.desc()).limit(12)).all()
     return render("key_accounts/detail.html", "key_accounts/_box.html", status=status, a=account,
                   forms=_forms(account, failed), message=message, calls=calls, today=local_today(),
+                  is_overdue=is_overdue,
                   step_url=lambda step: url_for(f".{step}", key_account_id=account.id),
                   report_url=lambda a: url_for(".report_pdf", key_account_id=a.id))
 
