@@ -124,6 +124,9 @@ BLUEPRINTS = (
     "improvement",
     "key_accounts",
     "verification",
+    "rollup",
+    "measurement",
+    "history",
 )
 
 

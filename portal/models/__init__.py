@@ -17,6 +17,8 @@ from .notification import Notification
 from .project import PROJECT_STATUSES, Milestone, Project
 from .questionnaire import (DIMENSIONS, QUESTION_TYPES, SCALE_STYLES, TEMPLATE_KINDS, Question,
                             Questionnaire, Scale, ScaleOption, Template, TemplateVersion)
+from .rollup import (RECIPIENT_PURPOSES, HistoricalResult, HistoryImport, MeasurementPlan,
+                     ReportRecipient, RollupRevision)
 from .response import CHANNELS, VERIFICATION_STATUSES, Answer, Attachment, Response
 from .sales_inquiry import INQUIRY_MODES, INQUIRY_TRIGGERS, InquiryContact, SalesInquiry
 from .setting import Setting
@@ -39,4 +41,6 @@ __all__ = [
     "CHECK_RESULTS", "INTERNAL_CAUSES", "PLAN_STATES", "ROOT_CAUSES", "ImprovementCheck", "ImprovementPlan",
     "ImprovementPlanItem", "TASK_KINDS",
     "DECISION_ACTIONS", "DECISION_STATES", "REPORT_LANGUAGES", "TEAM_ROLES", "KeyAccount", "KeyAccountDecision",
+    "RECIPIENT_PURPOSES", "HistoricalResult", "HistoryImport", "MeasurementPlan", "ReportRecipient",
+    "RollupRevision",
 ]

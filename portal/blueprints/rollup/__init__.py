@@ -1,0 +1,2 @@
+"""The quarterly rollup (DESIGN §4.5): the close dashboard, preview, publication, reports."""
+from .views import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""The rollup for any period (DESIGN §4.5, §5)."""
