@@ -155,6 +155,18 @@ SPECS = {spec.key: spec for spec in (
         _l("An online form submitted sooner than this after its link was opened is flagged for the quality "
            "department to look at before verifying it."),
         editors=("admin", "quality"), minimum=0, maximum=3600),
+    SettingSpec(
+        "rollup.low_confidence_n", "int", 20,
+        _l("Score sheets: low confidence below (responses)"),
+        _l("A person or group with fewer responses than this is marked low-confidence on score sheets and "
+           "reports."),
+        editors=("admin", "quality"), minimum=2, maximum=1000),
+    SettingSpec(
+        "rollup.too_few_n", "int", 5,
+        _l("Score sheets: too few to judge below (responses)"),
+        _l("A person or group with fewer responses than this is marked “too few to judge” and is not "
+           "ranked."),
+        editors=("admin", "quality"), minimum=1, maximum=100),
     *(SettingSpec(
         f"improvement.check_{n}_days", "int", days,
         label, _l("An improvement plan's effect is checked this many days after its measures were done; "

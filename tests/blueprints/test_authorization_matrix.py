@@ -145,7 +145,12 @@ def _build_world():
                                   business_volume="x", cooperation_potential="y", industry_influence="z")
     _db.session.add(decision)
     _db.session.commit()
+    from portal.models import HistoryImport
+    history_import = HistoryImport(file_name="history.xlsx", sha256="0" * 64, rows=0)
+    _db.session.add(history_import)
+    _db.session.commit()
     ids = {
+        "history_import": history_import.id,  # before "import": the first key found in a parameter wins
         "key_account": account.id, "decision": decision.id,
         "plan": plan.id,
         "complaint_check": check.id,  # before "complaint": the first key found in a parameter wins
