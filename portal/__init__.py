@@ -184,7 +184,8 @@ def register_templating(app):
 
     from .services.outbound import shown_body
     from .templating_i18n import init_app as init_templating_i18n
-    app.jinja_env.globals.update(template_globals(), message_body=shown_body)
+    from .services.scoring import fmt_rate, fmt_score
+    app.jinja_env.globals.update(template_globals(), message_body=shown_body, fmt_score=fmt_score, fmt_rate=fmt_rate)
     init_templating_i18n(app)
     app.jinja_env.filters["datetime"] = lambda v, fmt="yyyy-MM-dd HH:mm": format_datetime(v, fmt) if v else ""
     app.jinja_env.filters["date"] = lambda v, fmt="yyyy-MM-dd": format_date(v, fmt) if v else ""

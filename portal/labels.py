@@ -30,7 +30,8 @@ CHANNEL_LABELS = {"online": _l("Online"), "paper": _l("Paper"), "phone": _l("Pho
                   "visit": _l("Visit"), "email": _l("E-mail"), "on_behalf": _l("Filled on behalf")}
 #: the suspicion flags of the verification queue (services.verification.flags)
 SUSPICION_FLAG_LABELS = {"fast": _l("Filled in very fast"), "straight_line": _l("Same answer everywhere"),
-                         "shared_device": _l("Several contacts, one device"), "on_behalf": _l("Filled in on behalf")}
+                         "shared_device": _l("Several contacts, one device"), "on_behalf": _l("Filled in on behalf"),
+                         "edited": _l("Corrected after submission")}
 VERIFICATION_LABELS = {"pending": _l("Not verified yet"), "authentic": _l("Verified authentic"),
                        "rejected": _l("Rejected")}
 TEMPLATE_KIND_LABELS = {"pm_quarterly": _l("PM quarterly questionnaire"),
@@ -83,11 +84,12 @@ TASK_STATE_LABELS = {"open": _l("To be called"), "reached": _l("Called back"),
                      "failed": _l("Replaced by another case")}
 IMPORT_STATE_LABELS = {"imported": _l("Imported"), "rejected": _l("Rejected: nothing imported"),
                        "failed": _l("Failed")}
-JOB_KIND_LABELS = {"import_cases": _l("Ticket import")}
+JOB_KIND_LABELS = {"import_cases": _l("Ticket import"), "rollup_report": _l("Satisfaction report (PDF)")}
 JOB_STATE_LABELS = {"queued": _l("Waiting to start"), "running": _l("Running"), "done": _l("Done"),
                     "failed": _l("Failed"), "interrupted": _l("Interrupted")}
 JOB_STAGE_LABELS = {"reading": _l("Reading the file"), "checking": _l("Checking the rows"),
-                    "writing": _l("Saving")}
+                    "writing": _l("Saving"), "computing": _l("Computing the figures"),
+                    "rendering": _l("Laying out the PDF"), "storing": _l("Storing the file")}
 COMPLAINT_STATE_LABELS = {
     "registered": _l("Registered, to be checked"), "invalid": _l("Judged invalid"),
     "accepted": _l("Accepted as valid"), "assigned": _l("Assigned"), "investigated": _l("Investigated"),
@@ -119,6 +121,20 @@ CLOCK_STATE_LABELS = {"running": _l("Running"), "paused": _l("Paused (waiting fo
                       "met": _l("Within the limit"), "breached": _l("Overdue"),
                       "unknown": _l("Calendar unknown")}
 
+#: a rollup group's confidence (services.rollup.figures.CONFIDENCE): badge text and its colour
+CONFIDENCE_LABELS = {"ok": _l("Enough responses"), "low": _l("Low confidence"), "too_few": _l("Too few to judge")}
+CONFIDENCE_BADGES = {"ok": "ok", "low": "warn", "too_few": "bad"}
+#: where a point of a rollup's trend comes from
+TREND_SOURCE_LABELS = {"portal": _l("Portal"), "imported": _l("Imported"), "published": _l("Published")}
+
+
+def setting_labels(key, locale=None) -> dict:
+    """{code: name in ``locale`` (default: the current one)} of a list setting, e.g.
+    ``problems.directions``; for templates showing stored codes of such a list."""
+    from flask_babel import get_locale
+    from .services.settings import setting_choices
+    return dict(setting_choices(key, locale or str(get_locale() or "zh")))
+
 
 def template_globals():
     return {
@@ -143,4 +159,12 @@ def template_globals():
         "remedy_kind_labels": REMEDY_KIND_LABELS,
         "clock_state_labels": CLOCK_STATE_LABELS,
         "attempt_outcome_labels": ATTEMPT_OUTCOME_LABELS, "task_state_labels": TASK_STATE_LABELS,
+        "confidence_labels": CONFIDENCE_LABELS, "confidence_badges": CONFIDENCE_BADGES,
+        "trend_source_labels": TREND_SOURCE_LABELS, "setting_labels": setting_labels,
+        "improvement_plan_state_labels": _plan_state_labels(),
     }
+
+
+def _plan_state_labels():
+    from .blueprints.improvement.labels import PLAN_STATE_LABELS
+    return PLAN_STATE_LABELS

@@ -3,7 +3,9 @@
 The quarterly rollup (DESIGN §4.5): rollup_revisions (a quarter's published figures, frozen as
 JSON, numbered within the quarter), report_recipients (who each revision went to and their
 acknowledgement), measurement_plans (versioned per year), history_imports and historical_results
-(past quarters' results per project and dimension, "overall" for the whole form).
+(past quarters' results per project and dimension, "overall" for the whole form). responses gain
+edited_at and edit_count: a correction of a form's answers after submission (flagged for
+verification).
 
 Revision ID: 0015
 Revises: 0014
@@ -22,6 +24,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('edited_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('edit_count', sa.Integer(), server_default='0', nullable=False))
     op.create_table('history_imports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('file_name', sa.String(length=255), nullable=False),
@@ -112,6 +117,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_column('edit_count')
+        batch_op.drop_column('edited_at')
     with op.batch_alter_table('report_recipients', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_report_recipients_user_id'))
         batch_op.drop_index(batch_op.f('ix_report_recipients_revision_id'))

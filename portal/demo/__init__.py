@@ -57,6 +57,8 @@ def load_demo_data(password, today=None):
     lines += demo_complaints.load(projects, users, today)
     from . import improvement as demo_improvement
     lines += demo_improvement.load(projects, users, today)
+    from . import rollup as demo_rollup
+    lines += demo_rollup.load(projects, users, today)
     return lines
 
 

@@ -40,6 +40,9 @@ class Response(db.Model):
     verification_reason: Mapped[str | None] = mapped_column(Text)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     verified_at: Mapped[datetime | None]
+    #: the last correction of its answers after submission (a flag for verification), and how many
+    edited_at: Mapped[datetime | None]
+    edit_count: Mapped[int] = mapped_column(default=0, server_default="0")
     archived_at: Mapped[datetime | None]
     retain_until: Mapped[datetime | None]
     legal_hold: Mapped[bool] = mapped_column(default=False)

@@ -163,6 +163,7 @@ def _build_world():
         "pmo_step": "verify", "department": dept.id, "complaint": complaint.id, "evidence": evidence.id,
         "desk_step": "accept", "handler_step": "record_contact", "approver_step": "approve",
         "key": "followup.due_working_days",  # a setting the widest editor list (admin, quality) may change
+        "year": 2026, "number": 1, "who": "pm", "fmt": "pdf",
     }
     return World(ids, "pm_b", "sales_b")
 

@@ -119,14 +119,14 @@ def _at(path):
 #: Home pages carry one section per feature (a count or a short list each), so theirs grow with
 #: the product, never with the data.
 PAGES = [
-    Page("home pm", "pm1", _at("/"), 13),
+    Page("home pm", "pm1", _at("/"), 14),  # + the rollup reports awaiting acknowledgement
     Page("home sales", "sales1", _at("/"), 12),
     # the home pages: + the follow-ups routed to the user's departments (issue 11), + the key accounts
     # the user is on the team of (issue 12, one statement)
-    Page("home quality", "quality1", _at("/"), 19),  # + the nav badge of improvement checks due
-    Page("home pmo", "pmo1", _at("/"), 17),
+    Page("home quality", "quality1", _at("/"), 20),  # + the nav badge of improvement checks due, reports to acknowledge
+    Page("home pmo", "pmo1", _at("/"), 18),
     Page("home archive", "archive1", _at("/"), 12),
-    Page("home exec", "exec1", _at("/"), 17),  # + the key-account proposals awaiting a decision
+    Page("home exec", "exec1", _at("/"), 18),  # + the key-account proposals awaiting a decision, reports to acknowledge
     Page("home admin", "admin", _at("/"), 12),
     Page("projects (pm)", "pm1", _at("/projects/"), 12),
     Page("projects (sales)", "sales1", _at("/projects/"), 12),
@@ -160,7 +160,7 @@ PAGES = [
     Page("client page (pm)", "pm1", lambda: f"/clients/{_busiest_client()}", 12),
     Page("client page (quality)", "quality1", lambda: f"/clients/{_busiest_client()}", 12),
     # the response page: + the complaint it was turned into (issue 11)
-    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 17),
+    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 19),  # + the entering user and roles (correction line)
     Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 18),  # + checks-due badge
     Page("key accounts (quality)", "quality1", _at("/key-accounts/"), 12),
     Page("key accounts (pm)", "pm1", _at("/key-accounts/"), 12),

@@ -7,7 +7,7 @@ import pytest
 from portal.services.answers import parse_answers
 from portal.services.responses import submit_response
 from portal.services.settings import set_setting
-from portal.services.verification import flags_for
+from portal.services.verification import correct_answers, flags_for
 
 SUBMITTED = datetime(2026, 11, 10, 2, 0)
 MIXED = {"q_attitude": "5", "q_timeliness": "4", "q_technical": "8"}
@@ -92,6 +92,17 @@ def test_a_form_filled_on_the_clients_behalf_is_flagged(world, db):
     assert codes(flags, behalf) == ["on_behalf"]
 
 
+def test_a_form_corrected_after_submission_is_flagged_edited(world, db):
+    corrected = respond(world, channel="paper", seconds=None, ip=None)
+    untouched = respond(world, channel="paper", contact=1, seconds=None, ip=None)
+    assert flags_for([corrected.id, untouched.id]) == {}
+    correct_answers(corrected, {**MIXED, "q_attitude": "4"}, actor=world["quality"], reason="录入错误",
+                    now=datetime(2026, 11, 20, 3, 0))
+    flags = flags_for([corrected.id, untouched.id])
+    assert codes(flags, corrected) == ["edited"] and codes(flags, untouched) == []
+    assert flags[corrected.id][0].detail == {"count": 1, "at": "2026-11-20T03:00:00"}
+
+
 def test_flags_cost_a_fixed_number_of_statements(world, db):
     from sqlalchemy import event
     responses = [respond(world, UNIFORM, contact=i % 3, seconds=10) for i in range(12)]
@@ -104,4 +115,4 @@ def test_flags_cost_a_fixed_number_of_statements(world, db):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert all(set(codes(flags, r)) >= {"fast", "straight_line", "shared_device"} for r in responses)
-    assert len(statements) <= 5  # the setting, then one per flag
+    assert len(statements) <= 6  # the setting, then one per flag

@@ -44,8 +44,8 @@ COLUMNS = (
            _l("Score"), _l("The mean score on the 5-point scale, from 1 to 5 (e.g. 4.35).")),
     Column("satisfaction_rate", "满意率", "satisfaction rate", ("满意度", "满意比例", "rate", "csat"), False,
            _l("Satisfaction rate"),
-           _l("Optional: the share of satisfied responses (top two boxes) as 85, 85% or 0.85; a number up to 1 "
-              "is a share, above 1 a percentage (write 1% as “1%”).")),
+           _l("Optional: the share of satisfied responses (top two boxes) as 85, 0.85 or 85%; a number up to 1 "
+              "is a share, above 1 a percentage (write one percent as “1%”).")),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 REQUIRED = tuple(c.key for c in COLUMNS if c.required)

@@ -8,7 +8,7 @@ left alone, so importing the same file again changes nothing (and no import is r
 flushes; the caller commits (the view, the job runner, the demo loader).
 """
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l

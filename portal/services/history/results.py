@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
-from ...models import AuditEvent, HistoricalResult, HistoryImport, Project
+from ...models import AuditEvent, HistoricalResult, HistoryImport
 from ...models.rollup import OVERALL
 from ..listing import paginate
 
@@ -118,10 +118,3 @@ def import_report(record: HistoryImport) -> ImportReport:
     return ImportReport(record, detail.get("added"), detail.get("replaced"), detail.get("unchanged"),
                         tuple(HeldQuarter(*row) for row in held), tuple(detail.get("replacements") or ()))
 
-
-def project_codes(project_ids) -> dict:
-    """{project id: code} for labelling rows."""
-    ids = sorted(set(project_ids))
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Project.id, Project.code).where(Project.id.in_(ids))).all())

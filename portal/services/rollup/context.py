@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ...extensions import db
 from ...models import (PRIORITIES, CallbackTask, Complaint, Department, FollowUp, HistoricalResult, ImprovementPlan,
-                       Invitation, MeasurementPlan, Milestone, Project, Response, ServiceCase, SurveyRound, User)
+                       Invitation, Milestone, Project, Response, ServiceCase, SurveyRound, User)
 from ...models.rollup import OVERALL
 from ..callbacks.sampling import rates, required_for
 from ..quarters import current_quarter, local_today, parse_quarter, shift_quarter
@@ -208,8 +208,6 @@ def trend(last_quarter, current, *, low_n, too_few_n) -> tuple:
 
 def plan_citation(year, now) -> PlanCitation | None:
     """The year's measurement plan as it stood at ``now`` (its latest version then)."""
-    plan = db.session.execute(
-        select(MeasurementPlan.id, MeasurementPlan.year, MeasurementPlan.version)
-        .where(MeasurementPlan.year == year, MeasurementPlan.created_at <= now)
-        .order_by(MeasurementPlan.version.desc()).limit(1)).first()
-    return PlanCitation(*plan) if plan else None
+    from ..measurement_plans import current_plan
+    plan = current_plan(year, now)
+    return PlanCitation(plan.id, plan.year, plan.version) if plan else None

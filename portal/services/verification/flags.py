@@ -6,7 +6,9 @@ look twice before judging a form authentic. None of them rejects anything by its
 - ``straight_line``: the same answer on every scale question (three or more answered);
 - ``shared_device``: forms of several different contacts sent from one address and browser in
   the same quarter;
-- ``on_behalf``: filled in by staff on the client's behalf.
+- ``on_behalf``: filled in by staff on the client's behalf;
+- ``edited``: its answers were corrected after submission (``corrections``), with how many times
+  and the last time.
 
 Each flag is one SQL statement over the responses asked about, whatever their number."""
 from collections import defaultdict
@@ -18,7 +20,7 @@ from ...extensions import db
 from ...models import Answer, Question, Response
 from ..settings import get_setting
 
-FLAG_CODES = ("fast", "straight_line", "shared_device", "on_behalf")
+FLAG_CODES = ("fast", "straight_line", "shared_device", "on_behalf", "edited")
 #: a form with fewer scale answers than this cannot be told from an honest uniform one
 STRAIGHT_LINE_MIN = 3
 
@@ -75,6 +77,13 @@ def _on_behalf(ids):
         yield response_id, Flag("on_behalf", {})
 
 
+def _edited(ids):
+    rows = db.session.execute(select(Response.id, Response.edit_count, Response.edited_at).where(
+        Response.id.in_(ids), Response.edited_at.is_not(None)))
+    for response_id, count, at in rows:
+        yield response_id, Flag("edited", {"count": count, "at": at.isoformat(timespec="seconds")})
+
+
 def flags_for(response_ids) -> dict:
     """{response id: [Flag, ...]} for the responses given (those without a flag are absent),
     in the order of ``FLAG_CODES``."""
@@ -82,7 +91,7 @@ def flags_for(response_ids) -> dict:
     found = defaultdict(list)
     if not ids:
         return {}
-    for check in (_fast, _straight_line, _shared_device, _on_behalf):
+    for check in (_fast, _straight_line, _shared_device, _on_behalf, _edited):
         for response_id, flag in check(ids):
             found[response_id].append(flag)
     return dict(found)
