@@ -185,6 +185,13 @@ bench: deps
 	$(PY) bench/pdf_render.py
 	$(PY) bench/import_cases.py
 
+.PHONY: bench-rollup bench-pdf
+bench-rollup: deps
+	$(PY) bench/rollup.py
+
+bench-pdf: deps
+	$(PY) bench/pdf.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
