@@ -31,7 +31,9 @@ def variance(n: int, total: float, squares: float) -> Optional[float]:
     """The sample variance from n, Σx and Σx² (None below two values; never negative)."""
     if n < 2:
         return None
-    return max(0.0, (squares - total * total / n) / (n - 1))
+    var = (squares - total * total / n) / (n - 1)
+    # Σx² − (Σx)²/n cancels: equal values leave a rounding residue, not a spread
+    return 0.0 if var <= 1e-12 * max(1.0, (total / n) ** 2) else var
 
 
 def mean_interval(n: int, total: float, squares: float, lo=1.0, hi=5.0):
