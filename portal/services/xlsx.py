@@ -75,29 +75,52 @@ class _Writer:
         return _display_width(text)
 
 
+def _write_sheet(workbook, writer, taken, title, headers, rows):
+    sheet = workbook.add_worksheet(_sheet_name(title, taken))
+    widths = []
+    for col, header in enumerate(headers):
+        header = _neutralise(str(header))
+        sheet.write_string(0, col, header, writer.header)
+        widths.append(_display_width(header))
+    for r, values in enumerate(rows, 1):
+        for col, value in enumerate(values):
+            width = writer.cell(sheet, r, col, value)
+            if col < len(widths):
+                widths[col] = max(widths[col], width)
+            else:
+                widths.append(width)
+    for col, width in enumerate(widths):  # kept apart from the rows: written when the book closes
+        sheet.set_column(col, col, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
+    sheet.freeze_panes(1, 0)
+
+
+def _workbook(out, streaming):
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    options.update({"constant_memory": True} if streaming else {"in_memory": True})
+    return xlsxwriter.Workbook(out, options)
+
+
 def write_xlsx(sheets) -> bytes:
     """An XLSX workbook of ``sheets``: ``[(title, headers, rows)]``, each row a sequence of
     values (str, int, float, Decimal, bool, date, naive local datetime, Percent or None)."""
     out = BytesIO()
-    workbook = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                         "strings_to_urls": False, "strings_to_numbers": False})
+    workbook = _workbook(out, streaming=False)
     writer, taken = _Writer(workbook), set()
     for title, headers, rows in sheets:
-        sheet = workbook.add_worksheet(_sheet_name(title, taken))
-        widths = []
-        for col, header in enumerate(headers):
-            header = _neutralise(str(header))
-            sheet.write_string(0, col, header, writer.header)
-            widths.append(_display_width(header))
-        for r, values in enumerate(rows, 1):
-            for col, value in enumerate(values):
-                width = writer.cell(sheet, r, col, value)
-                if col < len(widths):
-                    widths[col] = max(widths[col], width)
-                else:
-                    widths.append(width)
-        for col, width in enumerate(widths):
-            sheet.set_column(col, col, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
-        sheet.freeze_panes(1, 0)
+        _write_sheet(workbook, writer, taken, title, headers, rows)
+    workbook.close()
+    return out.getvalue()
+
+
+def write_xlsx_streaming(sheets) -> bytes:
+    """``write_xlsx`` for large workbooks: XlsxWriter's constant-memory mode writes each row to a
+    temporary file as it comes (strings inline), so ``rows`` may be a generator over a streamed
+    query and only one row is held at a time. The same cells and the same neutralisation; the
+    sheets are written in order and each sheet's rows once, top to bottom."""
+    out = BytesIO()
+    workbook = _workbook(out, streaming=True)
+    writer, taken = _Writer(workbook), set()
+    for title, headers, rows in sheets:
+        _write_sheet(workbook, writer, taken, title, headers, rows)
     workbook.close()
     return out.getvalue()

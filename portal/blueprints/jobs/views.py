@@ -1,6 +1,6 @@
 """One job's page: who started it, its state, a progress bar that htmx refreshes while it runs,
-and its result or error. Its starter sees it, and administrators."""
-from flask import Blueprint, abort
+and its result or error, or the file it made. Its starter sees it, and administrators."""
+from flask import Blueprint, abort, send_file
 from flask_login import current_user
 
 from ...authz import access
@@ -8,10 +8,13 @@ from ...extensions import db
 from ...htmx import render
 from ...jobs import effective_state
 from ...models import Job
+from ...services.rollup.jobs import report_file_path  # registers the report job's handler too
 
 bp = Blueprint("jobs", __name__)
 #: where a finished job of each kind sends its user (endpoint, result key → URL parameter)
 RESULT_LINKS = {"import_cases": ("cases.import_detail", "import_id")}
+#: the kinds of job whose result is a stored file: how to find it by its stored name, and its type
+RESULT_FILES = {"rollup_report": (report_file_path, "application/pdf")}
 
 
 def get_job_or_404(job_id):
@@ -30,3 +33,17 @@ def detail(job_id):
     job = get_job_or_404(job_id)
     return render("jobs/detail.html", "jobs/_status.html", job=job, state=effective_state(job),
                   result_links=RESULT_LINKS)
+
+
+@bp.route("/jobs/<int:job_id>/file")
+@access()
+def download(job_id):
+    """The file a finished job made, as an attachment; 404 while there is none."""
+    job = get_job_or_404(job_id)
+    found, mimetype = RESULT_FILES.get(job.kind, (None, None))
+    result = job.result or {}
+    path = found(result.get("file")) if found and job.state == "done" else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=mimetype, as_attachment=True,
+                     download_name=result.get("filename") or path.name, max_age=0)
