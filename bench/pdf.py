@@ -75,7 +75,7 @@ def plain_table(html):
 
 def large_rollup():
     """A Rollup as large as a busy quarter makes it, built from the dataclasses directly."""
-    from portal.services.rollup.figures import (CallbackRate, Change, ComplaintFigures, Coverage, Excluded,
+    from portal.services.rollup.figures import (CallbackRate, ComplaintFigures, Coverage, Excluded,
                                                 FollowupFigures, Group, PeriodInfo, PlanCitation, PlanRef,
                                                 ProblemCount, ProjectRef, RoundRate, Rollup, Suggestion,
                                                 TrendPoint)

@@ -21,8 +21,9 @@ from .. import factories
 QUARTER = "2026Q4"
 
 
-@pytest.fixture
-def world(db):
+def build_world():
+    """Quality, PMO, a VP, a sales user; a department whose head is the PM of project P-100 with
+    two paper forms (pending) of 2026Q4."""
     quality = factories.user("quality1", roles=("quality",))
     factories.user("pmo1", roles=("pmo",))
     factories.user("vp1", roles=("exec",))
@@ -37,6 +38,11 @@ def world(db):
                              {"q_attitude": "2", "q_timeliness": "3", "q_technical": "3"})]
     db.session.commit()
     return dict(quality=quality, forms=forms, project=project)
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
 
 
 def _verify(world, forms=None):

@@ -1,9 +1,15 @@
 """Closing a quarter by clicking, in Chinese (issue 13): the quality desk verifies the quarter's
 forms in the queue (one rejected, with its reason), reads the close dashboard and the preview
 beside the pending forms and publishes the quarter; the stored revision holds the numbers
-the page showed and the VP sees the report waiting for acknowledgement."""
+the page showed; the revision's workbook downloads with those numbers, and its PDF report is
+made by the job worker, shown finished on the job's page and downloaded; the VP sees the
+report waiting for acknowledgement."""
+import io
 import os
 from datetime import timedelta
+from pathlib import Path
+
+import openpyxl
 
 from flask_babel import force_locale, gettext
 from playwright.sync_api import expect
@@ -15,6 +21,8 @@ from portal.services.answers import parse_answers
 from portal.services.quarters import current_quarter
 from portal.services.responses import submit_response
 from tests import factories
+from tests.pdftools import embedded_cjk_fonts
+from tests.pdftools import text as pdf_text
 
 WAIT = 15000
 SHOTS = "/tmp/shots"
@@ -79,6 +87,29 @@ def test_quality_closes_the_quarter_in_the_browser(signed_in):
     rev = db.session.scalar(db.select(RollupRevision).where(RollupRevision.quarter == quarter))
     assert rev.figures["overall"]["responses"] == 2
     assert rev.figures["excluded"]["rejected"] == 1
+
+    # the XLSX workbook of the revision: the published figures and the two counted forms' answers
+    with page.expect_download() as download:
+        page.locator("#download-xlsx").click()
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
+    summary = {row[0]: row[1] for row in book.worksheets[0].iter_rows(values_only=True) if row}
+    assert summary[text("Responses counted")] == 2
+    assert book.worksheets[-1].max_row - 1 == 2 * 3  # three scale answers on each counted form
+    assert not [c for s in book.worksheets for row in s.iter_rows() for c in row if c.data_type == "f"]
+
+    # the PDF report: made by the job worker, its page shows the progress and then the file
+    page.get_by_role("button", name=text("Make the PDF report")).click()
+    page.wait_for_url("**/jobs/*")
+    expect(page.locator("#job-status")).to_have_attribute("data-state", "done", timeout=60000)
+    progress = page.locator("#job-status progress")
+    expect(progress).to_have_attribute("value", progress.get_attribute("max"))
+    page.screenshot(path=f"{SHOTS}/rollup-pdf-job.png", full_page=True)
+    with page.expect_download() as download:
+        page.locator("#job-file a").click()
+    assert download.value.suggested_filename == f"satisfaction-report-{quarter}-r1.pdf"
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and embedded_cjk_fonts(pdf)
+    assert "数据中心运维服务" in pdf_text(pdf)
 
     vp = signed_in("vp_c")
     vp.goto("/")

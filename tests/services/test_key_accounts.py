@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from portal.models import AuditEvent, Client, KeyAccount, KeyAccountDecision, Notification
+from portal.models import AuditEvent, Client, KeyAccountDecision, Notification
 from portal.services import DomainError
 from portal.services import key_accounts as svc
 from portal.services.clients import create_client, update_client

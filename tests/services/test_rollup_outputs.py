@@ -9,10 +9,11 @@ from datetime import datetime
 import pytest
 from flask import render_template
 from flask_babel import force_locale, gettext
+import openpyxl
 from python_calamine import CalamineWorkbook
 
 from portal.extensions import db
-from portal.models import HistoricalResult, HistoryImport, Response, RollupRevision
+from portal.models import HistoricalResult, HistoryImport, RollupRevision
 from portal.services.answers import parse_answers
 from portal.services.pdf.rollup_report import pdf_page_count, render_rollup_report
 from portal.services.responses import submit_response
@@ -197,6 +198,21 @@ def test_nothing_a_client_typed_becomes_a_formula(world, report):
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert all('t="inlineStr"' in z.read(n).decode() or "<c " not in z.read(n).decode()
                    for n in z.namelist() if n.startswith("xl/worksheets/sheet"))  # streamed: inline strings
+
+
+def test_the_workbook_opens_in_openpyxl_without_a_live_formula(world, report):
+    """openpyxl (what most Python and BI tools read XLSX with) loads every sheet; no cell is a
+    formula, and the formula-like texts a client typed are there as plain, quoted text."""
+    data = rollup_workbook(report)
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert len(book.worksheets) >= 15 and len(cells) > 1000
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert "'" + FORMULA_NAME in texts and "'" + FORMULA_COMMENT in texts
+    assert not any(t.startswith(("=", "+", "-", "@")) and len(t) > 1 and not t[1:2].isdigit() for t in texts)
+    answers = book.worksheets[-1]
+    assert answers.max_row - 1 == world.answers
 
 
 # --- the page --------------------------------------------------------------------------------------

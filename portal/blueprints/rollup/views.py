@@ -2,7 +2,7 @@
 missing, the preview (verified only, and with the pending forms), publishing a revision, a
 published revision with its recipients' acknowledgements, two revisions side by side, the
 report of any period (monthly, half-yearly, annual, a range). Quality publishes; PMO, executives
-and admins read. (The PDF, XLSX and score-sheet downloads come next.)"""
+and admins read. The files are in downloads.py."""
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
-from ...models import CallbackTask, Client, KeyAccount, KeyAccountDecision, User
+from ...models import CallbackTask, KeyAccount, KeyAccountDecision, User
 from ...models.base import utcnow
 from .. import DomainError
 from ..audit import record_event
