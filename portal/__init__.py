@@ -127,6 +127,7 @@ BLUEPRINTS = (
     "rollup",
     "measurement",
     "history",
+    "archive",
 )
 
 
@@ -155,6 +156,10 @@ def register_errors(app):
     from flask import render_template, request
     from flask_wtf.csrf import CSRFError
 
+    from sqlalchemy.exc import DatabaseError
+
+    from .models.archive_guard import MESSAGE as ARCHIVE_REFUSAL
+    from .services.archive import ArchivedRecord
     from .services.pdf.render import PdfTimeout
 
     def page(status):
@@ -164,7 +169,7 @@ def register_errors(app):
             db.session.rollback()
             if request_ctx.url_adapter is None:  # e.g. an untrusted Host: no page can be built for it
                 return "400 Bad Request: this address is not served here.\n", 400, {"Content-Type": "text/plain"}
-            message = error.message if isinstance(error, PdfTimeout) else None
+            message = error.message if isinstance(error, (PdfTimeout, ArchivedRecord)) else None
             template = "errors/_message.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
             return render_template(template, status=status, message=message), status
         return handler
@@ -173,6 +178,16 @@ def register_errors(app):
         app.register_error_handler(status, page(status))
     app.register_error_handler(CSRFError, page(400))
     app.register_error_handler(PdfTimeout, page(503))
+    app.register_error_handler(ArchivedRecord, page(409))  # the flush guard on archived forms
+
+    def database_error(error):
+        """The database's archive triggers refused a write: say so (409), as the ORM guard does."""
+        if ARCHIVE_REFUSAL in str(error):
+            from flask_babel import gettext
+            return page(409)(ArchivedRecord(gettext("This record belongs to an archived form: it is read-only.")))
+        app.logger.exception("database error")
+        return page(500)(error)
+    app.register_error_handler(DatabaseError, database_error)
 
 
 def register_templating(app):

@@ -13,6 +13,8 @@ def register(app):
     app.cli.add_command(demo_command)
     from .blueprints.rounds.cli import register_round_commands
     register_round_commands(app)
+    from .backup_cli import register_backup_commands
+    register_backup_commands(app)
 
 
 @click.command("create-user")

@@ -90,6 +90,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int):
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys = ON")
+        # what is deleted is overwritten with zeros, not left in free pages: a disposed form's
+        # content must not stay readable in the file (DESIGN §4.6; services.archive.disposal)
+        cur.execute("PRAGMA secure_delete = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")

@@ -84,7 +84,13 @@ TASK_STATE_LABELS = {"open": _l("To be called"), "reached": _l("Called back"),
                      "failed": _l("Replaced by another case")}
 IMPORT_STATE_LABELS = {"imported": _l("Imported"), "rejected": _l("Rejected: nothing imported"),
                        "failed": _l("Failed")}
-JOB_KIND_LABELS = {"import_cases": _l("Ticket import"), "rollup_report": _l("Satisfaction report (PDF)")}
+JOB_KIND_LABELS = {"import_cases": _l("Ticket import"), "rollup_report": _l("Satisfaction report (PDF)"),
+                   "archive_copies": _l("Archive copies (PDF)")}
+ARCHIVE_FLAG_LABELS = {"not_archived": _l("Not handed over"), "archived": _l("Archived"),
+                       "retained": _l("Retained"), "eligible": _l("Eligible for disposal"),
+                       "hold": _l("On legal hold"), "disposed": _l("Disposed of")}
+ARCHIVE_FLAG_BADGES = {"not_archived": "", "archived": "info", "retained": "ok", "eligible": "warn",
+                       "hold": "bad", "disposed": ""}
 JOB_STATE_LABELS = {"queued": _l("Waiting to start"), "running": _l("Running"), "done": _l("Done"),
                     "failed": _l("Failed"), "interrupted": _l("Interrupted")}
 JOB_STAGE_LABELS = {"reading": _l("Reading the file"), "checking": _l("Checking the rows"),
@@ -150,6 +156,7 @@ def template_globals():
         "followup_state_labels": FOLLOWUP_STATE_LABELS, "followup_state_badges": FOLLOWUP_STATE_BADGES, "followup_action_labels": FOLLOWUP_ACTION_LABELS,
         "contact_mode_labels": CONTACT_MODE_LABELS,
         "inquiry_mode_labels": INQUIRY_MODE_LABELS, "inquiry_trigger_labels": INQUIRY_TRIGGER_LABELS,
+        "archive_flag_labels": ARCHIVE_FLAG_LABELS, "archive_flag_badges": ARCHIVE_FLAG_BADGES,
         "job_kind_labels": JOB_KIND_LABELS, "job_state_labels": JOB_STATE_LABELS,
         "job_stage_labels": JOB_STAGE_LABELS, "import_state_labels": IMPORT_STATE_LABELS,
         "complaint_state_labels": COMPLAINT_STATE_LABELS,

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db as _db
+from portal.models import archive_guard
 
 from . import factories
 
@@ -89,8 +90,19 @@ def _wipe():
     sequences are then set back to 1 in one statement, as TRUNCATE ... RESTART IDENTITY would."""
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
+        # archived forms: the database's triggers refuse deleting them (models/archive_guard.py);
+        # the tests' wipe alone steps around them, for the length of this transaction
+        archived = conn.execute(text("SELECT 1 FROM responses WHERE archived_at IS NOT NULL LIMIT 1")).first()
+        if archived and conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        elif archived:
+            for statement in archive_guard.drop_statements("sqlite"):
+                conn.exec_driver_sql(statement)
         for t in tables:
             conn.execute(text(f'DELETE FROM "{t}"'))
+        if archived and conn.dialect.name == "sqlite":
+            for statement in archive_guard.create_statements("sqlite"):
+                conn.exec_driver_sql(statement)
         if conn.dialect.name == "postgresql":
             serial = [t.name for t in _db.metadata.sorted_tables if "id" in t.c and t.c.id.primary_key]
             conn.execute(text("SELECT " + ", ".join(

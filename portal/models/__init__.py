@@ -1,4 +1,6 @@
 """One module per aggregate; imported here so Alembic sees every table."""
+from .archive import ArchiveHandover, Disposal, LegalHold, Tombstone
+from .archive_guard import install as _install_archive_guard
 from .audit import AuditEvent
 from .base import LANGUAGES
 from .callback import ATTEMPT_OUTCOMES, TASK_KINDS, TASK_STATES, CallAttempt, CallbackDraw, CallbackTask
@@ -26,7 +28,7 @@ from .survey_round import OUTBOX_KINDS, OUTBOX_STATUSES, Invitation, OutboxMessa
 from .user import ROLES, WIDE_ROLES, User, UserRole
 
 __all__ = [
-    "AuditEvent", "CONTACT_FUNCTIONS", "Client", "Contact", "Notification", "PROJECT_STATUSES", "Milestone",
+    "ArchiveHandover", "Disposal", "LegalHold", "Tombstone", "AuditEvent", "CONTACT_FUNCTIONS", "Client", "Contact", "Notification", "PROJECT_STATUSES", "Milestone",
     "Project", "DIMENSIONS", "LANGUAGES", "QUESTION_TYPES", "SCALE_STYLES", "TEMPLATE_KINDS",
     "OUTBOX_KINDS", "OUTBOX_STATUSES", "Question", "Questionnaire", "Scale",
     "ScaleOption", "Template", "TemplateVersion", "CHANNELS", "VERIFICATION_STATUSES",
@@ -44,3 +46,7 @@ __all__ = [
     "RECIPIENT_PURPOSES", "HistoricalResult", "HistoryImport", "MeasurementPlan", "ReportRecipient",
     "RollupRevision",
 ]
+
+from ..extensions import db as _db  # noqa: E402
+
+_install_archive_guard(_db.metadata)  # the database's triggers on archived forms, with the tables

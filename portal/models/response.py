@@ -43,9 +43,18 @@ class Response(db.Model):
     #: the last correction of its answers after submission (a flag for verification), and how many
     edited_at: Mapped[datetime | None]
     edit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: the archive (DESIGN §4.6): handed over at, kept at least until; read-only from then on
     archived_at: Mapped[datetime | None]
-    retain_until: Mapped[datetime | None]
-    legal_hold: Mapped[bool] = mapped_column(default=False)
+    retain_until: Mapped[datetime | None] = mapped_column(index=True)
+    legal_hold: Mapped[bool] = mapped_column(default=False)  # an open LegalHold blocks disposal
+    handover_id: Mapped[int | None] = mapped_column(ForeignKey("archive_handovers.id"), index=True)
+    #: the archive copy: the filled form's PDF rendered once at hand-over, under a random name
+    archive_pdf: Mapped[str | None] = mapped_column(String(80))
+    archive_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    archive_pdf_size: Mapped[int | None]
+    #: disposed of: the answers, comment, contact and files are gone; a Tombstone tells of it
+    disposed_at: Mapped[datetime | None]
+    disposal_id: Mapped[int | None] = mapped_column(ForeignKey("disposals.id"))
 
     template_version = relationship("TemplateVersion")
     project = relationship("Project")

@@ -175,6 +175,12 @@ SPECS = {spec.key: spec for spec in (
       for n, days, label in ((1, 30, _l("Improvement plans: first effect check (days)")),
                              (2, 60, _l("Improvement plans: second effect check (days)")),
                              (3, 90, _l("Improvement plans: third effect check (days)")))),
+    SettingSpec(
+        "archive.retention_years", "int", 3,
+        _l("Archive: years a form is kept"),
+        _l("A handed-over form is kept read-only for this many years before it may be disposed of. The policy "
+           "requires three years: it cannot be set lower."),
+        editors=("admin",), minimum=3, maximum=30),
 )}
 
 

@@ -149,7 +149,16 @@ def _build_world():
     history_import = HistoryImport(file_name="history.xlsx", sha256="0" * 64, rows=0)
     _db.session.add(history_import)
     _db.session.commit()
+    from portal.models import ArchiveHandover, Disposal, RollupRevision
+    revision = RollupRevision(quarter="2026Q3", number=1, figures={}, published_by_id=admin_target.id)
+    _db.session.add(revision)
+    _db.session.flush()
+    handover = ArchiveHandover(quarter="2026Q3", revision_id=revision.id, responses=0, handed_over_by_id=pm_b.id)
+    disposal = Disposal(disposed_by_id=admin_target.id, reason="matrix", records=0)
+    _db.session.add_all([handover, disposal])
+    _db.session.commit()
     ids = {
+        "handover": handover.id, "disposal": disposal.id,
         "history_import": history_import.id,  # before "import": the first key found in a parameter wins
         "key_account": account.id, "decision": decision.id,
         "plan": plan.id,

@@ -82,6 +82,8 @@ def judge_one(response_id):
         response = db.session.get(Response, response_id)
     else:
         db.session.commit()
+    if not is_partial() and error:
+        return _list(_filters({"quarter": response.quarter, "state": "all"}), 422, errors={"form": error})
     if not is_partial():
         return hx_redirect(url_for(".index", quarter=response.quarter))
     return render("verification/_row.html", "verification/_row.html", status=422 if error else 200, r=response,

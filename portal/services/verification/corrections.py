@@ -15,6 +15,7 @@ from ...extensions import db
 from ...models import Answer, AuditEvent, Response, RollupRevision, User
 from ...models.base import utcnow
 from .. import DomainError
+from ..archive.guard import ensure_editable
 from ..answers import NA, AnswersInvalid, parse_answers
 from ..audit import record_event
 from ..responses import answer_rows, lock_row
@@ -62,8 +63,7 @@ def _check(response, actor, reason):
     if response.channel not in CORRECTABLE_CHANNELS:
         raise DomainError(_l("Only forms typed in by staff can be corrected; the client filled in this one."),
                           field="channel")
-    if response.archived_at is not None:
-        raise DomainError(_l("This form is archived and can no longer be changed."), field="response")
+    ensure_editable(response)  # archived: read-only (ArchivedRecord, a DomainError)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Say why the answers are corrected."), field="reason")

@@ -10,6 +10,7 @@ from ...extensions import db
 from ...models import Response
 from ...models.base import utcnow
 from .. import DomainError
+from ..archive.guard import ensure_editable
 from ..audit import record_event
 
 REASON_MAX = 2000
@@ -45,6 +46,8 @@ def judge(responses, verdict, *, actor, reason=None, now=None) -> list:
                                .execution_options(populate_existing=True)).all()
     if len(found) != len(set(ids)):
         raise DomainError(_l("Some of these forms do not exist any more."), field="responses")
+    for response in found:
+        ensure_editable(response)  # an archived form's judgement is final (DESIGN §4.6)
     now = now or utcnow()
     changed = []
     for response in found:

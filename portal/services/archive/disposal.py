@@ -1,0 +1,185 @@
+"""Disposal (DESIGN §4.6 item 3): the archive role's deliberate batch action on forms whose
+retention date has passed and that no legal hold protects — refused here, for the whole batch,
+if any form is not eligible (not only hidden on the screen).
+
+What goes: the answers, the comment, the link to the contact, the address and browser it came
+from, the scans and the archive PDF (files and rows), the answers quoted in its follow-up's
+triggers and the details of its audit events. What stays: the response row (emptied; its score
+stays a bare number), a Tombstone (id, quarter, project, channel, dates, the PDF's checksum),
+the Disposal (who, when, why, how many) and an audit event. On SQLite, ``secure_delete`` zeroes
+what is deleted and a checkpoint moves it out of the write-ahead log (``scrub``)."""
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import selectinload
+
+from ...extensions import db
+from ...models import Attachment, AuditEvent, Disposal, FollowUp, Response, Tombstone
+from ...models.base import utcnow
+from .. import DomainError
+from ..audit import record_event
+from .copies import copy_path
+
+MAX_BATCH = 5000
+REDACTED = json.dumps({"redacted": "disposed"})
+
+
+def may_dispose(user) -> bool:
+    return user is not None and user.is_active and user.has_role("archive")
+
+
+def eligible_condition(now):
+    return (Response.archived_at.is_not(None), Response.disposed_at.is_(None),
+            Response.legal_hold.is_(False), Response.retain_until <= now)
+
+
+def eligible_ids(now=None, quarter=None) -> list:
+    query = select(Response.id).where(*eligible_condition(now or utcnow())).order_by(Response.id)
+    if quarter:
+        query = query.where(Response.quarter == quarter)
+    return db.session.scalars(query).all()
+
+
+def why_not(response, now) -> Optional[str]:
+    """Why ``response`` may not be disposed of now, or None."""
+    if response.archived_at is None:
+        return _("form no. %(id)s is not archived", id=response.id)
+    if response.disposed_at is not None:
+        return _("form no. %(id)s was disposed of already", id=response.id)
+    if response.legal_hold:
+        return _("form no. %(id)s is on legal hold", id=response.id)
+    if response.retain_until > now:
+        return _("form no. %(id)s is kept until %(date)s", id=response.id,
+                 date=response.retain_until.strftime("%Y-%m-%d"))
+    return None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a disposal would remove: shown for confirmation, then disposed of as shown."""
+    ids: tuple
+    count: int
+    oldest: datetime            # the earliest submission
+    newest: datetime            # the latest submission
+    kept_until_first: datetime
+    kept_until_last: datetime
+    quarters: tuple
+
+
+def _load(ids, lock=False):
+    try:
+        ids = sorted({int(i) for i in ids})
+    except (TypeError, ValueError):
+        raise DomainError(_("Choose the forms to dispose of."), field="ids") from None
+    if not ids:
+        raise DomainError(_("Choose the forms to dispose of."), field="ids")
+    if len(ids) > MAX_BATCH:
+        raise DomainError(_("At most %(n)d forms in one batch.", n=MAX_BATCH), field="ids")
+    query = select(Response).where(Response.id.in_(ids)).options(selectinload(Response.attachments))
+    responses = db.session.scalars(query.with_for_update() if lock else query).all()
+    if len(responses) != len(ids):
+        raise DomainError(_("Some of the chosen forms do not exist."), field="ids")
+    return responses
+
+
+def prepare(ids, now=None, lock=False) -> tuple:
+    """(Batch, responses) for the chosen ids; DomainError naming every form that is not eligible."""
+    now = now or utcnow()
+    responses = _load(ids, lock=lock)
+    refused = [reason for reason in (why_not(r, now) for r in responses) if reason]
+    if refused:
+        shown = "; ".join(refused[:10]) + ("; …" if len(refused) > 10 else "")
+        raise DomainError(_("Nothing was disposed of: %(reasons)s.", reasons=shown), field="ids")
+    submitted = [r.submitted_at for r in responses]
+    kept = [r.retain_until for r in responses]
+    batch = Batch(tuple(r.id for r in responses), len(responses), min(submitted), max(submitted), min(kept),
+                  max(kept), tuple(sorted({r.quarter for r in responses})))
+    return batch, responses
+
+
+def dispose(ids, *, actor, reason, now=None) -> Disposal:
+    """Dispose of the chosen forms, all or none; returns the Disposal with its tombstones."""
+    if not may_dispose(actor):
+        raise DomainError(_("Only the archive disposes of forms."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the disposal."), field="reason")
+    now = now or utcnow()
+    batch, responses = prepare(ids, now, lock=True)
+    disposal = Disposal(disposed_by_id=actor.id, disposed_at=now, reason=reason[:2000], records=batch.count)
+    db.session.add(disposal)
+    db.session.flush()
+    files = []
+    for response in responses:
+        db.session.add(Tombstone(disposal_id=disposal.id, response_id=response.id, quarter=response.quarter,
+                                 project_id=response.project_id, channel=response.channel,
+                                 submitted_at=response.submitted_at, archived_at=response.archived_at,
+                                 retain_until=response.retain_until, pdf_sha256=response.archive_pdf_sha256))
+        files += [copy_path(response.archive_pdf)] + [_scan_path(a) for a in response.attachments]
+        response.disposed_at, response.disposal_id = now, disposal.id
+        response.comment = response.contact_id = response.client_ip = response.user_agent = None
+        response.archive_pdf = response.archive_pdf_size = None
+        for child in (*response.answers, *response.attachments):
+            db.session.delete(child)
+    db.session.flush()
+    _redact_traces(batch.ids)
+    record_event("archive_disposed", disposal, actor=actor,
+                 detail={"records": batch.count, "quarters": list(batch.quarters), "reason": reason[:2000],
+                         "oldest": batch.oldest, "newest": batch.newest})
+    db.session.flush()
+    disposal._files = [f for f in files if f is not None]  # removed once the caller has committed
+    return disposal
+
+
+def _scan_path(attachment):
+    from ..uploads import scan_path
+    return scan_path(attachment)
+
+
+def _redact_traces(ids):
+    """The copies of the content elsewhere: audit details about these forms, the answers their
+    follow-ups quote (the follow-up itself, and its history, stay)."""
+    texts = [str(i) for i in ids]
+    db.session.execute(update(AuditEvent).where(AuditEvent.object_type == "Response",
+                                                AuditEvent.object_id.in_(texts)).values(detail=REDACTED))
+    for followup in db.session.scalars(select(FollowUp).where(FollowUp.response_id.in_(ids))):
+        followup.triggers = [{k: v for k, v in t.items() if k not in ("answer",)} | {"answer": None}
+                             for t in (followup.triggers or [])]
+
+
+def remove_files(disposal):
+    """After the commit: delete the disposed forms' files (before it, a rollback would keep rows
+    whose files were gone)."""
+    for path in getattr(disposal, "_files", ()):
+        path.unlink(missing_ok=True)
+
+
+def scrub():
+    """After the commit, on SQLite: move the zeroed pages from the write-ahead log into the file
+    and empty the log, so no copy of the disposed content stays readable on disk."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    raw = db.engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        raw.close()
+
+
+def tombstones(quarter=None, limit=500) -> list:
+    query = (select(Tombstone).options(selectinload(Tombstone.disposal).joinedload(Disposal.disposed_by),
+                                       selectinload(Tombstone.project))
+             .order_by(Tombstone.response_id.desc()).limit(limit))
+    if quarter:
+        query = query.where(Tombstone.quarter == quarter)
+    return db.session.scalars(query).all()
+
+
+def disposals(limit=50) -> list:
+    return db.session.scalars(select(Disposal).options(selectinload(Disposal.disposed_by))
+                              .order_by(Disposal.disposed_at.desc()).limit(limit)).all()
