@@ -124,10 +124,13 @@ PAGES = [
     # the home pages: + the follow-ups routed to the user's departments (issue 11), + the key accounts
     # the user is on the team of (issue 12, one statement)
     Page("home quality", "quality1", _at("/"), 20),  # + the nav badge of improvement checks due, reports to acknowledge
-    Page("home pmo", "pmo1", _at("/"), 18),
+    Page("home pmo", "pmo1", _at("/"), 19),  # + the published quarters to hand over to the archive (issue 14)
     Page("home archive", "archive1", _at("/"), 12),
     Page("home exec", "exec1", _at("/"), 18),  # + the key-account proposals awaiting a decision, reports to acknowledge
     Page("home admin", "admin", _at("/"), 12),
+    # the archive (issue 14): quarters by state in one GROUP BY, the hand-overs, the outlook, the disposals
+    Page("archive", "archive1", _at("/archive/"), 11),
+    Page("archive quarter", "archive1", _at("/archive/2026Q4"), 10),
     Page("projects (pm)", "pm1", _at("/projects/"), 12),
     Page("projects (sales)", "sales1", _at("/projects/"), 12),
     Page("projects (pmo)", "pmo1", _at("/projects/"), 12),

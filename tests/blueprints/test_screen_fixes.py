@@ -232,7 +232,7 @@ def test_archive_user_has_a_home_item_marked_current_on_the_home_page(client, au
     make.user("archive1", roles=("archive",))
     auth.login("archive1")
     nav = _nav(client.get("/").get_data(as_text=True))
-    assert re.findall(r"<a [^>]*>([^<]+)</a>", nav) == ["Home"]
+    assert re.findall(r"<a [^>]*>([^<]+)</a>", nav) == ["Home", "Archive"]
     assert '<a href="/" aria-current="page">Home</a>' in nav
 
 

@@ -121,5 +121,5 @@ def test_archive_user_has_home_in_the_top_bar(page, login, make):
     make.user("archive_b", roles=("archive",))
     login("archive_b", factories.PASSWORD)
     nav = page.locator("nav.mainnav a")
-    assert nav.all_inner_texts() == [zh("Home")]
+    assert nav.all_inner_texts() == [zh("Home"), zh("Archive")]
     assert nav.first.get_attribute("aria-current") == "page"

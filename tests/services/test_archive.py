@@ -3,7 +3,6 @@ and receipt; archived forms read-only in the services, the ORM and the database 
 holds; disposal refused before the date and under hold, all or nothing, leaving tombstones and
 the audit, with the content gone from the database file; `flask archive-report`."""
 import hashlib
-import io
 import os
 import subprocess
 import sys
@@ -11,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from portal.extensions import db
-from portal.models import (Answer, ArchiveHandover, Attachment, AuditEvent, FollowUp, FollowUpEvent, Job, LegalHold,
+from portal.models import (Answer, AuditEvent, FollowUp, FollowUpEvent, Job, LegalHold,
                            Response, Tombstone)
 from portal.models.archive_guard import MESSAGE
 from portal.services import DomainError

@@ -12,7 +12,7 @@ from ...extensions import db
 from ...forms import page_param
 from ...htmx import hx_redirect, render
 from ...models import ArchiveHandover, Disposal, Response
-from ...navigation import nav_item
+from ...navigation import home_section, nav_item
 from ...services import DomainError
 from ...services.archive import copies, disposal, handover, holds, overview
 from ...services.quarters import parse_quarter
@@ -81,7 +81,7 @@ def quarter_page(quarter):
     flag = request.args.get("flag") if request.args.get("flag") in overview.FLAGS else None
     page = overview.records(quarter, flag=flag, page=page_param(request.args))
     return render("archive/quarter.html", quarter=quarter, flag=flag, records=page, flags=overview.FLAGS,
-                  counts=next((q for q in overview.quarters() if q.quarter == quarter), None),
+                  counts=next(iter(overview.quarters(quarter=quarter)), None),
                   tombstones=disposal.tombstones(quarter), flags_of=overview.flags_of,
                   may_hold=holds.may_hold(current_user), may_dispose=disposal.may_dispose(current_user),
                   row_errors={})
@@ -176,3 +176,11 @@ def disposal_page(disposal_id):
     """A disposal batch: who, when, why, and its tombstones."""
     item = db.session.get(Disposal, disposal_id) or abort(404)
     return render("archive/disposal.html", disposal=item)
+
+
+@home_section(80, "archive/_home.html", roles=("archive", "pmo"))
+def _home(user):
+    """The archive's to-do on the home page: hand-overs to receive and forms past their date (the
+    archive role); published quarters with forms not handed over yet (PMO)."""
+    shown = overview.home_counts(archive_role=user.has_role("archive"), pmo_role=user.has_role("pmo"))
+    return shown if any(shown.values()) else None

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from ...extensions import db
-from ...models import Attachment, AuditEvent, Disposal, FollowUp, Response, Tombstone
+from ...models import AuditEvent, Disposal, FollowUp, Response, Tombstone, User
 from ...models.base import utcnow
 from .. import DomainError
 from ..audit import record_event
@@ -172,8 +171,8 @@ def scrub():
 
 
 def tombstones(quarter=None, limit=500) -> list:
-    query = (select(Tombstone).options(selectinload(Tombstone.disposal).joinedload(Disposal.disposed_by),
-                                       selectinload(Tombstone.project))
+    query = (select(Tombstone).options(joinedload(Tombstone.disposal).joinedload(Disposal.disposed_by)
+                                       .lazyload(User.role_rows), joinedload(Tombstone.project))
              .order_by(Tombstone.response_id.desc()).limit(limit))
     if quarter:
         query = query.where(Tombstone.quarter == quarter)
@@ -181,5 +180,5 @@ def tombstones(quarter=None, limit=500) -> list:
 
 
 def disposals(limit=50) -> list:
-    return db.session.scalars(select(Disposal).options(selectinload(Disposal.disposed_by))
+    return db.session.scalars(select(Disposal).options(joinedload(Disposal.disposed_by).lazyload(User.role_rows))
                               .order_by(Disposal.disposed_at.desc()).limit(limit)).all()

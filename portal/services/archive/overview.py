@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ...extensions import db
-from ...models import ArchiveHandover, Project, Response, RollupRevision
+from ...models import ArchiveHandover, Project, Response, RollupRevision, User
 from ...models.base import utcnow
 from ..listing import paginate
 
@@ -71,18 +71,26 @@ class QuarterRow:
         return [h for h in self.handovers if h.received_at is None]
 
 
-def quarters(now=None) -> list:
-    """Every quarter with forms, newest first, with its counts by flag and its hand-overs."""
+def quarters(now=None, quarter=None) -> list:
+    """Every quarter with forms (or only ``quarter``), newest first, with its counts by flag and
+    its hand-overs."""
     now = now or utcnow()
-    counts = db.session.execute(
-        select(Response.quarter, func.count(Response.id),
-               *(_count(flag_condition(f, now)) for f in FLAGS), func.min(Response.retain_until))
-        .group_by(Response.quarter).order_by(Response.quarter.desc())).all()
-    published = set(db.session.scalars(select(RollupRevision.quarter).distinct()))
+    query = (select(Response.quarter, func.count(Response.id),
+                    *(_count(flag_condition(f, now)) for f in FLAGS), func.min(Response.retain_until))
+             .group_by(Response.quarter).order_by(Response.quarter.desc()))
+    handovers = (select(ArchiveHandover)
+                 .options(joinedload(ArchiveHandover.handed_over_by).lazyload(User.role_rows),
+                          joinedload(ArchiveHandover.received_by).lazyload(User.role_rows))
+                 .order_by(ArchiveHandover.handed_over_at.desc(), ArchiveHandover.id.desc()))
+    revisions = select(RollupRevision.quarter).distinct()
+    if quarter:
+        query = query.where(Response.quarter == quarter)
+        handovers = handovers.where(ArchiveHandover.quarter == quarter)
+        revisions = revisions.where(RollupRevision.quarter == quarter)
+    counts = db.session.execute(query).all()
+    published = set(db.session.scalars(revisions))
     by_quarter = {}
-    for h in db.session.scalars(select(ArchiveHandover).options(joinedload(ArchiveHandover.handed_over_by),
-                                                                joinedload(ArchiveHandover.received_by))
-                                .order_by(ArchiveHandover.handed_over_at.desc(), ArchiveHandover.id.desc())):
+    for h in db.session.scalars(handovers):
         by_quarter.setdefault(h.quarter, []).append(h)
     return [QuarterRow(q, n, *(int(v) for v in values[:len(FLAGS)]), q in published, tuple(by_quarter.get(q, ())),
                        values[len(FLAGS)]) for q, n, *values in counts]
@@ -92,7 +100,8 @@ def records(quarter, *, flag=None, page=1, now=None, per_page=50):
     """A quarter's forms, filtered by one flag, with their project; a Page."""
     now = now or utcnow()
     query = (select(Response).where(Response.quarter == quarter)
-             .options(joinedload(Response.project).joinedload(Project.client), joinedload(Response.contact))
+             .options(joinedload(Response.project).joinedload(Project.client), joinedload(Response.contact),
+                      lazyload(Response.answers))
              .order_by(Response.id))
     if flag in FLAGS:
         query = query.where(flag_condition(flag, now))
@@ -134,3 +143,20 @@ def archive_report(now=None, days=90) -> ArchiveReport:
         _count(Response.archived_at.is_not(None)), _count(Response.disposed_at.is_not(None)))).one()
     return ArchiveReport(now, days, int(totals[0]), tuple(Upcoming(q, n, a, b) for q, n, a, b in soon),
                          int(totals[1]), int(totals[2]), int(totals[3]), int(totals[4]))
+
+
+def home_counts(*, archive_role, pmo_role, now=None) -> dict:
+    """The home page's archive to-do, one statement per role: hand-overs to receive and forms past
+    their date (archive); published quarters with forms not handed over yet (PMO)."""
+    now = now or utcnow()
+    out = {"receive": 0, "eligible": 0, "hand_over": ()}
+    if archive_role:
+        receipt = select(func.count(ArchiveHandover.id)).where(ArchiveHandover.received_at.is_(None)).scalar_subquery()
+        eligible = select(func.count(Response.id)).where(_eligible(now)).scalar_subquery()
+        out["receive"], out["eligible"] = (int(v) for v in db.session.execute(select(receipt, eligible)).one())
+    if pmo_role:
+        published = select(RollupRevision.quarter).distinct()
+        out["hand_over"] = tuple(db.session.scalars(
+            select(Response.quarter).where(Response.archived_at.is_(None), Response.quarter.in_(published))
+            .group_by(Response.quarter).order_by(Response.quarter)))
+    return out
