@@ -163,7 +163,7 @@ PAGES = [
     Page("client page (pm)", "pm1", lambda: f"/clients/{_busiest_client()}", 12),
     Page("client page (quality)", "quality1", lambda: f"/clients/{_busiest_client()}", 12),
     # the response page: + the complaint it was turned into (issue 11)
-    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 19),  # + the entering user and roles (correction line)
+    Page("response page (pm)", "pm1", lambda: f"/responses/{_pm1_response()}", 19),  # + who entered it: the user and, eagerly (User.role_rows), their roles
     Page("response page (quality)", "quality1", lambda: f"/responses/{_pm1_response()}", 18),  # + checks-due badge
     Page("key accounts (quality)", "quality1", _at("/key-accounts/"), 12),
     Page("key accounts (pm)", "pm1", _at("/key-accounts/"), 12),
