@@ -210,7 +210,8 @@ def register_templating(app):
         locale = str(get_locale() or "zh")
         return {
             "htmx_js": HTMX_JS, "current_locale": locale, "language_names": LANGUAGE_NAMES,
-            "nav_items": nav_for(current_user) if current_user.is_authenticated else [],
+            # no user outside a request (the job worker, flask demo rendering a PDF)
+            "nav_items": nav_for(current_user) if getattr(current_user, "is_authenticated", False) else [],
         }
 
 

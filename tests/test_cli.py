@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.cli import DEMO_USERNAMES
-from portal.models import (COMPLAINT_STATES, CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Complaint,
+from portal.models import (COMPLAINT_STATES, ArchiveHandover, Disposal, LegalHold, Tombstone, CallAttempt, CallbackDraw, CallbackTask, CaseImport, Client, Complaint,
                            ComplaintSurvey, Contact, ImprovementPlan,
                            FollowUp, FollowUpEvent, Invitation, OutboxMessage, Project, Response, SalesInquiry,
                            ServiceCase, SurveyRound, User)
@@ -13,7 +13,7 @@ from portal.models.client import CONTACT_FUNCTIONS
 from portal.services import followups, improvement
 from portal.services.accounts import authenticate, find_user
 from portal.services.callbacks.sampling import quarter_status
-from portal.services.quarters import current_quarter, end_of_local_day, local_today, quarter_bounds
+from portal.services.quarters import current_quarter, end_of_local_day, local_today, quarter_bounds, shift_quarter
 from portal.services.sales_inquiries import sales_overview
 
 
@@ -42,7 +42,7 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
         return [db.session.scalar(select(func.count()).select_from(m))
                 for m in (User, Client, Contact, Project, SurveyRound, Response, SalesInquiry, FollowUp,
                           FollowUpEvent, ServiceCase, CaseImport, CallbackDraw, CallbackTask, CallAttempt,
-                          Complaint)] + [
+                          Complaint, ArchiveHandover, LegalHold, Disposal, Tombstone)] + [
             db.session.scalar(select(func.count(Response.id)).where(Response.channel == "phone"))]
 
     def states():
@@ -70,6 +70,35 @@ def test_demo_is_complete_and_idempotent(runner, db, monkeypatch):
     assert statuses["outbox"] > 0 and set(statuses) == {"copied", "outbox"}
     _assert_demo_callback_desk(db)
     _assert_demo_complaints(db)
+    _assert_demo_archive(db)
+
+
+def _assert_demo_archive(db):
+    """The archive (issue 14 §8): last quarter handed over and received; an old quarter past its
+    three years, one form on legal hold, a batch of three disposed of (tombstones, content gone), the
+    rest eligible; the hand-overs' PDF jobs ran at the commit."""
+    from portal.services.archive.disposal import eligible_ids
+    now, past = utcnow(), shift_quarter(current_quarter(), -1)
+    old = shift_quarter(current_quarter(), -14)
+    handovers = {h.quarter: h for h in db.session.scalars(select(ArchiveHandover))}
+    assert set(handovers) == {past, old}
+    assert all(h.handed_over_by.username == "pmo1" and h.received_by.username == "archive1" and h.receipt_note
+               for h in handovers.values())
+    assert all(h.job.state == "done" for h in handovers.values()), [h.job.error for h in handovers.values()]
+    assert handovers[past].responses == db.session.scalar(
+        select(func.count(Response.id)).where(Response.quarter == past)) > 20
+    forms = db.session.scalars(select(Response).where(Response.quarter == old).order_by(Response.id)).all()
+    assert all(f.archived_at and f.retain_until < now for f in forms) and 6 <= len(forms) <= 10
+    [hold] = db.session.scalars(select(LegalHold)).all()
+    assert hold.lifted_at is None and hold.reason == "合同纠纷，法务要求保全" and hold.placed_by.username == "archive1"
+    [batch] = db.session.scalars(select(Disposal)).all()
+    assert batch.records == len(batch.tombstones) == 3 and batch.reason == "保存期满，按档案制度销毁"
+    disposed = [f for f in forms if f.disposed_at]
+    assert [f.id for f in disposed] == [t.response_id for t in batch.tombstones]
+    assert all(not f.answers and f.contact_id is None and f.archive_pdf is None for f in disposed)
+    assert hold.response_id not in {f.id for f in disposed}
+    assert sorted(eligible_ids(quarter=old)) == [f.id for f in forms if not f.disposed_at and not f.legal_hold]
+    assert all(f.archive_pdf_sha256 for f in forms if not f.disposed_at)
 
 
 def _assert_demo_complaints(db):

@@ -59,6 +59,8 @@ def load_demo_data(password, today=None):
     lines += demo_improvement.load(projects, users, today)
     from . import rollup as demo_rollup
     lines += demo_rollup.load(projects, users, today)
+    from . import archive as demo_archive
+    lines += demo_archive.load(projects, users, today)
     return lines
 
 

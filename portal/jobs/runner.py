@@ -40,9 +40,14 @@ def start_job(kind, user, **params) -> Job:
     job_id = job.id
     from sqlalchemy import event
 
-    @event.listens_for(db.session(), "after_commit", once=True)
-    def _enqueue(_session):  # only a committed job can be picked up by another process
+    handed = []
+
+    def _enqueue(committed):  # only a committed job can be picked up by another process
+        if handed or committed.in_nested_transaction():
+            return  # handed over already, or a savepoint released (begin_nested): not the commit yet
+        handed.append(job_id)  # (a listener cannot remove itself while the event runs)
         run_job(job_id)
+    event.listen(db.session(), "after_commit", _enqueue)
     return job
 
 

@@ -9,10 +9,12 @@ stays a bare number), a Tombstone (id, quarter, project, channel, dates, the PDF
 the Disposal (who, when, why, how many) and an audit event. On SQLite, ``secure_delete`` zeroes
 what is deleted and a checkpoint moves it out of the write-ahead log (``scrub``)."""
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -25,6 +27,8 @@ from ..audit import record_event
 from .copies import copy_path
 
 MAX_BATCH = 5000
+SCRUB_WAIT_MS = 2000
+log = logging.getLogger(__name__)
 REDACTED = json.dumps({"redacted": "disposed"})
 
 
@@ -164,16 +168,23 @@ def scrub():
     if db.engine.dialect.name != "sqlite":
         return
     raw = db.engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+    conn = raw.driver_connection
     try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        # a long read elsewhere holds the log: wait for it briefly, not the writers' 15 s (the
+        # zeroed pages reach the file at the next checkpoint, and the log is overwritten)
+        conn.execute(f"PRAGMA busy_timeout = {SCRUB_WAIT_MS}")
+        busy, _frames, _moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("disposal: the write-ahead log could not be emptied now (a reader held it)")
     finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(current_app.config['SQLITE_BUSY_TIMEOUT_MS'])}")
         raw.close()
 
 
 def tombstones(quarter=None, limit=500) -> list:
     query = (select(Tombstone).options(joinedload(Tombstone.disposal).joinedload(Disposal.disposed_by)
                                        .lazyload(User.role_rows), joinedload(Tombstone.project))
-             .order_by(Tombstone.response_id.desc()).limit(limit))
+             .order_by(Tombstone.response_id).limit(limit))
     if quarter:
         query = query.where(Tombstone.quarter == quarter)
     return db.session.scalars(query).all()
