@@ -104,7 +104,7 @@ def test_disposal_confirms_the_count_and_dates_then_shows_the_tombstones(client,
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert all(f'data-tombstone="{i}"' in page for i in ids) and "保存期满，按制度销毁" in page
     assert db.session.scalar(db.select(db.func.count(Tombstone.id))) == 2
-    assert db.session.scalar(db.select(db.func.count(Answer.id)).where(Answer.response_id.in_(ids))) == 0
+    assert db.session.scalar(db.select(db.func.count(Answer.id)).where(Answer.response_id.in_([int(i) for i in ids]))) == 0
     assert f'data-tombstone="{ids[0]}"' in client.get(f"/archive/{QUARTER}").get_data(as_text=True)
 
 
