@@ -15,3 +15,20 @@ nav_item(10, "main.home", _l("Home"))  # every signed-in user: the top bar is ne
 def home():
     """Every home section the user's roles may see, in order."""
     return render_template("main/home.html", sections=sections_for(current_user))
+
+
+@bp.route("/healthz")
+@access(public=True)
+def healthz():
+    """For load balancers and monitoring: 200 "ok" when this process can reach its database,
+    503 when it cannot (no detail: it is public). Sets no cookie, touches no session."""
+    from sqlalchemy import text
+
+    from ...extensions import db
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception:  # any failure to reach the database is "unhealthy", never a 500 page
+        db.session.rollback()
+        return "database unavailable\n", 503, {"Content-Type": "text/plain", "Cache-Control": "no-store"}
+    return "ok\n", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}
