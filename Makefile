@@ -28,7 +28,7 @@ PG_PYTEST_ARGS ?= -m "not browser"
 
 # Debian/Ubuntu packages: WeasyPrint's libraries and CJK fonts; chromium and poppler for tests
 RUN_SYSPKGS := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
-TEST_SYSPKGS := $(RUN_SYSPKGS) chromium poppler-utils
+TEST_SYSPKGS := $(RUN_SYSPKGS) chromium poppler-utils haproxy
 
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)

@@ -22,3 +22,25 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def _serialise_memory_storage_expiry():
+    """limits 5.8's MemoryStorage (RATELIMIT_STORAGE_URI=memory://, the default) restarts its expiry
+    timer with an unlocked check-then-start: two request threads of one gthread worker can both start
+    the same timer, and the request gets RuntimeError "threads can only be started once" (a 500;
+    tests/system/test_concurrency.py). Fixed upstream (alisaifee/limits#352), not released yet."""
+    import threading
+    from limits.storage.memory import MemoryStorage
+    schedule = MemoryStorage._MemoryStorage__schedule_expiry
+    if getattr(schedule, "serialised", False):
+        return
+    lock = threading.Lock()
+
+    def serialised(self):
+        with lock:
+            schedule(self)
+    serialised.serialised = True
+    MemoryStorage._MemoryStorage__schedule_expiry = serialised
+
+
+_serialise_memory_storage_expiry()
