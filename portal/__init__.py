@@ -56,6 +56,17 @@ def _configure_trusted_hosts(app):
     app.config["TRUSTED_HOSTS"] = hosts
 
 
+#: the views that take a ticket export or a history workbook: their body may be as large as
+#: CASE_IMPORT_MAX_BYTES (every other request keeps MAX_CONTENT_LENGTH)
+LARGE_UPLOADS = frozenset({"cases.upload", "history.upload"})
+
+
+def _large_upload_limit():
+    from flask import current_app, request
+    if request.endpoint in LARGE_UPLOADS:
+        request.max_content_length = current_app.config["CASE_IMPORT_MAX_BYTES"] + 1024 * 1024
+
+
 def register_extensions(app):
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -68,6 +79,7 @@ def register_extensions(app):
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, render_as_batch=True, compare_type=True,
                      directory=str(ROOT / "migrations"))
+    app.before_request(_large_upload_limit)  # before CSRFProtect's check, which reads the body
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))

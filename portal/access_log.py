@@ -7,7 +7,7 @@ import re
 
 from gunicorn.glogging import Logger
 
-TOKEN_PATH = re.compile(r"(/s/)[^/?#\s\"]+")
+TOKEN_PATH = re.compile(r"(/[sk]/)[^/?#\s\"]+")  # client survey links /s/, complaint-check links /k/
 
 
 def redact(text):

@@ -49,7 +49,6 @@ def index():
 @access(*IMPORTERS)
 def upload():
     """Step 1: choose a ticket export (CSV or XLSX); its headers and first rows lead to step 2."""
-    request.max_content_length = current_app.config["CASE_IMPORT_MAX_BYTES"] + 1024 * 1024
     form = UploadForm()
     form.mapping_name.choices = [("", _l("Recognise the columns"))] + [(m.name, m.name) for m in saved_mappings()]
     if request.method == "POST" and form.validate_on_submit():

@@ -42,7 +42,6 @@ def index():
 @access(*IMPORTERS)
 def upload():
     """Upload a file: a small one is imported at once and its outcome shown; a larger one runs as a job."""
-    request.max_content_length = current_app.config["CASE_IMPORT_MAX_BYTES"] + 1024 * 1024
     form = HistoryUploadForm()
     if request.method == "GET":
         return _import_page(form)
