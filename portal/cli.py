@@ -37,14 +37,26 @@ def create_user_command(username, roles, display_name, email, password):
 
 
 @click.command("demo")
-def demo_command():
+@click.option("--scale", "scale", type=click.Choice(["small", "mid"]), default=None,
+              help="Then add a data set at scale (portal/demo/scale.py): small for tests, mid for benchmarks.")
+def demo_command(scale):
     """Load demo data (idempotent): one user per role, clients, projects, rounds, responses."""
+    import time
+
     from .demo import load_demo_data
     password = os.environ.get("DEMO_PASSWORD", "portal-demo")
+    started = time.perf_counter()
     summary = load_demo_data(password)
     db.session.commit()
     for line in summary:
         click.echo(line)
+    if scale:
+        click.echo(f"demo data in {time.perf_counter() - started:.1f} s")
+        from .demo.scale import seed_scale
+        lines = seed_scale(scale, password)
+        db.session.commit()
+        for line in lines:
+            click.echo(line)
     click.echo(f"Demo users: {', '.join(DEMO_USERNAMES)} (password: {password!r})"
                if current_app else "")
 

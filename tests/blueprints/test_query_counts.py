@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from portal.demo import load_demo_data
 from portal.demo import rounds as demo_rounds
 from portal.extensions import db, limiter
-from portal.models import (CallbackTask, Client, Contact, FollowUp, Invitation, Milestone, OutboxMessage, Project,
-                           Response, SalesInquiry, ServiceCase, SurveyRound, User)
+from portal.models import (CallbackTask, Client, Complaint, Contact, FollowUp, ImprovementPlan, Invitation, Milestone,
+                           Notification, OutboxMessage, Project, Response, SalesInquiry, ServiceCase, SurveyRound,
+                           User)
 from portal.services.accounts import create_user
 from portal.services.invitation_messages import send_invitations, send_reminders
 from portal.services.quarters import current_quarter, local_today, shift_quarter
@@ -171,6 +172,18 @@ PAGES = [
     Page("verification queue", "quality1", lambda: f"/verification/?quarter={current_quarter()}&state=all", 16),
     Page("verification queue (flagged)", "quality1",
          lambda: f"/verification/?quarter={current_quarter()}&state=all&flag=any", 16),
+    # issue 15: the remaining list pages
+    Page("complaints (quality)", "quality1", _at("/complaints/"), 14),
+    Page("complaints (pm)", "pm1", _at("/complaints/"), 16),  # + whether pm1 heads or sits in a department
+    Page("complaints (pmo)", "pmo1", _at("/complaints/?state=all"), 14),
+    Page("complaint report", "quality1", _at("/complaints/report"), 16),
+    Page("improvement plans", "quality1", _at("/improvement/"), 14),
+    Page("departments", "admin", _at("/departments/"), 12),
+    Page("notifications (pm)", "pm1", _at("/notifications"), 12),
+    Page("notifications (quality)", "quality1", _at("/notifications"), 12),
+    Page("history", "quality1", _at("/history/"), 12),
+    Page("measurement plans", "quality1", _at("/measurement-plans/"), 12),
+    Page("follow-ups summary (pmo)", "pmo1", _at("/followups/pmo-summary"), 14),
 ]
 
 
@@ -254,6 +267,53 @@ def _grow(scale, today):
     _grow_inquiries(scale, users, today)
     _grow_callbacks(scale, users, projects, today)
     _grow_key_accounts(users, clients, today)
+    _grow_complaints(scale, users, projects)
+    _grow_improvement(scale, users, today)
+    _grow_notifications(scale, users)
+
+
+def _grow_complaints(scale, users, projects):
+    """More complaints on the extra projects, some accepted and assigned to a department."""
+    from portal.models import Department
+    from portal.services.complaints import workflow
+    from portal.services.complaints.intake import register_complaint
+    quality = users["quality1"]
+    departments = list(db.session.scalars(select(Department).order_by(Department.id)))
+    for i in range(10 * (scale - 1)):
+        project = projects[i % len(projects)]
+        complaint = register_complaint(channel="phone", description=f"扩展投诉 {i}：到场不及时。", by_user=quality,
+                                       contact=project.client.contacts[0], client=project.client, project=project,
+                                       direction="timeliness", problem_type="complaint")
+        if i % 2 and departments:
+            workflow.apply(complaint, "accept", actor=quality, expected_version=complaint.version)
+            department = departments[i % len(departments)]
+            workflow.apply(complaint, "assign", actor=quality, expected_version=complaint.version,
+                           department=department, owner=department.head)
+    db.session.flush()
+
+
+def _grow_improvement(scale, users, today):
+    """More improvement plans, each grouping open follow-ups not in a plan yet."""
+    from portal.models import Department, ImprovementPlanItem
+    from portal.services import improvement
+    department = db.session.scalar(select(Department).where(Department.name == "运维服务部"))
+    taken = select(ImprovementPlanItem.followup_id).where(ImprovementPlanItem.followup_id.isnot(None))
+    free = list(db.session.scalars(select(FollowUp).where(FollowUp.id.notin_(taken)).order_by(FollowUp.id)))
+    for i in range(min(2 * scale, len(free) // 2)):
+        improvement.create_plan(
+            actor=users["quality1"], items=free[2 * i:2 * i + 2], today=today, title=f"扩展改进计划 {i}",
+            goal="缩短到场时间。", measures="增设值班。", root_cause="operations", dimension="timeliness",
+            department=department, responsible=users["pm1"], due_on=today + timedelta(days=30))
+    db.session.flush()
+
+
+def _grow_notifications(scale, users):
+    """More in-app notifications for pm1 and quality1, with links."""
+    from portal.services.notifications import notify
+    for name in ("pm1", "quality1"):
+        for i in range(5 * scale):
+            notify(users[name], "followup_opened", f"扩展通知 {i}", "扩展", link="/followups", email=False)
+    db.session.flush()
 
 
 def _grow_callbacks(scale, users, projects, today):
@@ -352,7 +412,7 @@ def measure(app):
 
 
 GROWN = (User, Client, Contact, Project, SurveyRound, Invitation, OutboxMessage, Response, SalesInquiry,
-         FollowUp, ServiceCase, CallbackTask)
+         FollowUp, ServiceCase, CallbackTask, Complaint, ImprovementPlan, Notification)
 
 
 @pytest.fixture(scope="module")
