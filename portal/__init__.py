@@ -168,7 +168,7 @@ def register_errors(app):
     from flask import render_template, request
     from flask_wtf.csrf import CSRFError
 
-    from sqlalchemy.exc import DatabaseError
+    from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
     from .models.archive_guard import MESSAGE as ARCHIVE_REFUSAL
     from .services.archive import ArchivedRecord
@@ -178,7 +178,10 @@ def register_errors(app):
         def handler(error):
             from flask.globals import request_ctx
             from .extensions import db
-            db.session.rollback()
+            try:
+                db.session.rollback()
+            except SQLAlchemyError:  # the connection is gone: there is nothing to roll back
+                pass
             if request_ctx.url_adapter is None:  # e.g. an untrusted Host: no page can be built for it
                 return "400 Bad Request: this address is not served here.\n", 400, {"Content-Type": "text/plain"}
             message = error.message if isinstance(error, (PdfTimeout, ArchivedRecord)) else None
@@ -193,13 +196,29 @@ def register_errors(app):
     app.register_error_handler(ArchivedRecord, page(409))  # the flush guard on archived forms
 
     def database_error(error):
-        """The database's archive triggers refused a write: say so (409), as the ORM guard does."""
+        """The database's archive triggers refused a write: say so (409), as the ORM guard does.
+        The database cannot be reached (down, connection lost, SQLite file missing or locked past
+        its busy timeout): 503 and "try again", one log line; the next request connects again
+        (pool_pre_ping), so the portal recovers by itself when the database is back."""
         if ARCHIVE_REFUSAL in str(error):
             from flask_babel import gettext
             return page(409)(ArchivedRecord(gettext("This record belongs to an archived form: it is read-only.")))
+        if isinstance(error, OperationalError) or error.connection_invalidated:
+            return database_unavailable(error)
         app.logger.exception("database error")
         return page(500)(error)
-    app.register_error_handler(DatabaseError, database_error)
+    app.register_error_handler(DBAPIError, database_error)
+
+    def database_unavailable(error):
+        from flask import g
+        from .extensions import login_manager
+        reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or ["?"])[0][:300]
+        app.logger.error("database unavailable (%s %s): %s: %s", request.method, request.path,
+                         type(getattr(error, "orig", None) or error).__name__, reason)
+        g._login_user = login_manager.anonymous_user()  # the page must not ask the database who it is for
+        response = app.make_response(page(503)(error))
+        response.headers["Retry-After"] = "60"
+        return response
 
 
 def register_templating(app):

@@ -55,6 +55,13 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    #: Redis unreachable: each process goes on counting the same limits in its own memory (so with
+    #: N processes a limit admits up to N times as much) and logs "Rate limit storage unreachable";
+    #: it tries Redis again after 1, 2, 4 ... 32 s and counts there again once it answers
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    #: an unreachable Redis host costs a request one second, not the system's TCP timeout
+    #: (passed to redis.from_url; the in-memory storage ignores them)
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     RATELIMIT_ENABLED = True
     #: coarse flood guard on POST /login per address (Flask-Limiter); guessing is stopped below
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "300 per minute")
