@@ -1,7 +1,9 @@
-"""The demo archive (issue 14 §8): the quarter demo.rollup published, handed over by the PMO and
-received by the archive; an old quarter (three and a half years back) whose forms were verified,
-published, handed over and received long ago, so their three years are over — one of them on
-legal hold, a batch of three disposed of with their tombstones, the rest eligible for disposal.
+"""The demo archive (issue 14 §8): an old quarter (three and a half years back) whose forms were
+verified, published, handed over by the PMO and received by the archive long ago, so their three
+years are over — one of them on legal hold, a batch of three disposed of with their tombstones,
+the rest eligible for disposal. The quarter demo.rollup published is left for the PMO to hand
+over (their home page says so): handing its forty-odd forms over renders as many PDFs, which a
+newcomer can watch on the job's page.
 
 Everything goes through the real services (hand-over, receipt, hold, disposal) with past dates.
 The archive copies (PDFs) are rendered by the job worker once the caller commits; the disposed
@@ -14,7 +16,6 @@ from sqlalchemy import event, select
 
 from ..extensions import db
 from ..models import ArchiveHandover, LegalHold, Notification, Response, Tombstone
-from ..models.base import utcnow
 from ..services.answers import parse_answers
 from ..services.archive import disposal, handover, holds
 from ..services.notifications import mark_read
@@ -27,7 +28,6 @@ from ..services.verification import judge
 OLD_QUARTERS_BACK = 14
 OLD_FORMS = 7
 HELD, DISPOSED = 1, (2, 3, 4)  # positions among the old quarter's forms, in id order
-RECEIPT_NOTE = "纸质问卷原件已清点入柜，电子件与 PDF 核对无误。"
 OLD_RECEIPT_NOTE = "纸质件已装盒入库（档案柜 B-3）。"
 HOLD_REASON = "合同纠纷，法务要求保全"
 DISPOSAL_REASON = "保存期满，按档案制度销毁"
@@ -37,7 +37,7 @@ def load(projects, users, today):
     # the old quarter first: a savepoint (submitting a form, publishing) after a hand-over in the
     # same transaction would hand its PDF job to the worker before the commit, and it would be lost
     lines = _old_quarter(shift_quarter(quarter_of(today), -OLD_QUARTERS_BACK), projects, users)
-    return lines + _hand_over(shift_quarter(quarter_of(today), -1), users, utcnow(), RECEIPT_NOTE)
+    return lines + [f"archive: {shift_quarter(quarter_of(today), -1)} published, left for pmo1 to hand over"]
 
 
 def _hand_over(quarter, users, when, note, received=timedelta(0)):

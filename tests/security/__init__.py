@@ -23,3 +23,13 @@ at the service level (tests/services/test_case_import.py), formula neutralisatio
 (tests/services/test_rollup_outputs.py, test_callback_summary.py, test_case_import.py,
 tests/blueprints/test_complaint_report_page.py) and the access log (tests/test_access_log.py).
 """
+
+import os
+
+import pytest
+
+#: for the modules that test the application layer (CSRF, cookies and sessions, uploads, PDF
+#: fetching, logs): the same code answers whatever the database, so they run in the SQLite pass
+#: only; the IDOR sweep and the injection tests (SQL in search boxes) run on both engines
+APP_LAYER_ONLY = pytest.mark.skipif(os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                                    reason="application layer: runs in the SQLite pass (make test)")

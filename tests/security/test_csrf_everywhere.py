@@ -18,6 +18,10 @@ from portal.extensions import limiter
 from .. import factories
 from ..blueprints.test_authorization_matrix import _build_world, _resolve
 
+from . import APP_LAYER_ONLY
+
+pytestmark = APP_LAYER_ONLY
+
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 #: endpoint -> why it may take a state-changing request without a CSRF token (none so far)
 EXEMPT: dict[str, str] = {}

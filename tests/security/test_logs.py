@@ -20,6 +20,10 @@ from portal.models import AuditEvent
 
 from .. import factories
 
+from . import APP_LAYER_ONLY
+
+pytestmark = APP_LAYER_ONLY
+
 PHONE = "13912345678"
 NEW_PASSWORD = "Secret-Pass-9876-xyz"
 WRONG_PASSWORD = "Wrong-Guess-5432-abc"

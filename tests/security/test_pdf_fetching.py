@@ -21,6 +21,10 @@ from portal.services.pdf.render import PDF_ORIGIN, ResourceRefused, SafeFetcher
 from .. import factories, pdftools
 from .hostile import build_hostile_world, fetching_payload
 
+from . import APP_LAYER_ONLY
+
+pytestmark = APP_LAYER_ONLY
+
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
     seen = []

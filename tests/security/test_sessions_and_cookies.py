@@ -43,6 +43,10 @@ import json, sys
 from portal import create_app
 from portal.config import Config
 from portal.extensions import db
+
+from . import APP_LAYER_ONLY
+
+pytestmark = APP_LAYER_ONLY
 app = create_app(Config)
 with app.app_context():
     db.create_all()

@@ -29,6 +29,10 @@ from portal.services.xlsx import write_xlsx
 from .. import factories
 from ..rounds_world import ANSWERS, build_world
 
+from . import APP_LAYER_ONLY
+
+pytestmark = APP_LAYER_ONLY
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\0" * 64
