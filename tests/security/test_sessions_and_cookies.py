@@ -27,6 +27,9 @@ from portal.extensions import limiter
 from portal.services.accounts import find_user
 
 from .. import factories
+from . import APP_LAYER_ONLY
+
+pytestmark = APP_LAYER_ONLY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,10 +46,6 @@ import json, sys
 from portal import create_app
 from portal.config import Config
 from portal.extensions import db
-
-from . import APP_LAYER_ONLY
-
-pytestmark = APP_LAYER_ONLY
 app = create_app(Config)
 with app.app_context():
     db.create_all()
