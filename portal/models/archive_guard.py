@@ -70,7 +70,7 @@ def create_statements(dialect):
         # a trigger's WHEN may not hold a subquery on PostgreSQL: those rules test inside a function
         for name, table, ev, cond in _rules("IS DISTINCT FROM"):
             if "EXISTS" in cond:
-                row = "NEW" if ev == "INSERT" else "OLD"
+                row = "OLD" if ev == "DELETE" else "NEW"  # a BEFORE trigger's row is what gets written
                 out.append(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
                            f"BEGIN IF {cond} THEN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation'; "
                            f"END IF; RETURN {row}; END $$")

@@ -342,3 +342,14 @@ def test_the_archive_report_lists_what_becomes_eligible(world, runner):
     out = runner.invoke(args=["archive-report", "--days", "2000"])
     assert out.exit_code == 0, out.output
     assert f"{QUARTER}: 2 forms, from 2029-10-15" in out.output and "On legal hold: 1 forms" in out.output
+
+
+def test_the_triggers_let_forms_not_archived_change(world):
+    """The guard refuses only archived forms: before the hand-over an answer, a scan and the form
+    itself change as written (a PostgreSQL BEFORE trigger that returned the old row would keep it)."""
+    form_id = world.forms[1].id
+    db.session.execute(text("UPDATE answers SET raw_value = 2 WHERE response_id = :id"), {"id": form_id})
+    db.session.execute(text("UPDATE responses SET comment = 'changed' WHERE id = :id"), {"id": form_id})
+    db.session.commit()
+    assert set(db.session.scalars(db.select(Answer.raw_value).where(Answer.response_id == form_id))) == {2}
+    assert db.session.scalar(db.select(Response.comment).where(Response.id == form_id)) == "changed"
