@@ -11,7 +11,6 @@ must not leave the session app's limiter on Redis), on a copy of the seeded demo
 reached through a forwarder it stops and starts.
 """
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -23,7 +22,7 @@ from .conftest import DEMO_PASSWORD, ROOT
 
 pytestmark = pytest.mark.xdist_group("faults")  # one worker: the demo is seeded once (conftest)
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from ..test_rate_limit_redis import REDIS_URL, _redis_or_skip  # noqa: E402  (the same Redis, or skip / fail under CI)
 
 SCENARIO = r"""
 import json, logging, sys, time
@@ -87,15 +86,6 @@ proxy.close()
 print(json.dumps(out))
 """
 
-
-def _redis_or_skip():
-    import redis
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} (CI=true: it must be)")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
 
 
 def test_redis_down_the_portal_serves_and_counts_in_memory_then_in_redis_again(seeded):
