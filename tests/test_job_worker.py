@@ -125,9 +125,22 @@ def wait_for(db, process, job_id, condition, timeout=TIMEOUT, every=0.02) -> dic
             pytest.fail(f"the worker exited ({process.returncode}) with the job {row['state']}:\n"
                         f"{worker_log(process)}")
         if time.monotonic() > deadline:
-            pytest.fail(f"the job is still {row['state']} ({row['stage']}) after {timeout} s:\n"
-                        f"{worker_log(process)}")
+            pytest.fail(f"the job is still {row['state']} ({row['stage']}) after {timeout} s; "
+                        f"{_fresh_view(db, job_id)}:\n{worker_log(process)}")
         time.sleep(every)
+
+
+def _fresh_view(db, job_id) -> str:
+    """What a new connection (as the worker opens) sees of the job, to tell a job the worker
+    could not see from one it skipped (its log says which: "job N skipped: ...")."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        return f"database {url.database}"
+    import sqlite3
+    path = Path(url.database)
+    with sqlite3.connect(path, timeout=1) as conn:
+        seen = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchall()
+    return f"a new connection to {path} (inode {path.stat().st_ino}) sees {seen}"
 
 
 def counts(db) -> tuple:

@@ -108,6 +108,8 @@ def execute(job_id):
 def _execute(job_id):
     job = db.session.get(Job, job_id)
     if job is None or job.state != "queued":
+        log.warning("job %s skipped: %s in %s", job_id, "not found" if job is None else job.state,
+                    db.engine.url.render_as_string(hide_password=True))
         db.session.rollback()
         return
     kind, handler = job.kind, _HANDLERS[job.kind]

@@ -31,7 +31,8 @@ def lock_row(model, row_id):
                              .with_for_update().execution_options(populate_existing=True))
 
 
-def submit_response(version, parsed, *, channel, project, origin=None, contact=None, entered_by=None,
+def submit_response(version, parsed, *, channel, project, origin=None, origin_locked=False, contact=None,
+                    entered_by=None,
                     started_at=None, client_ip=None, user_agent=None, quarter=None,
                     submitted_at=None, scan=None, audit_action="response_submitted",
                     audit_username=None, audit_detail=None):
@@ -41,11 +42,13 @@ def submit_response(version, parsed, *, channel, project, origin=None, contact=N
     stored, the audit event ``audit_action`` recorded, and ``response_submitted`` fired,
     so receivers see a complete response. AlreadySubmitted if the origin already has one
     (the database's unique key on the origin refuses any second row that slips past).
+    ``origin_locked``: the caller has locked the origin's row in this transaction and checked it
+    is not answered (services.survey does, in one statement), so it is not read again here.
     """
     if not parsed.ok:
         raise DomainError("the answers have errors")
     now = utcnow()
-    if origin is not None:
+    if origin is not None and not origin_locked:
         origin = lock_row(type(origin), origin.id)
         if origin.answered:
             raise AlreadySubmitted("already submitted")

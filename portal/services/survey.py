@@ -9,14 +9,15 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import Invitation
+from ..models import Contact, Invitation, Project, Response, RoundVersion, SurveyRound, TemplateVersion
 from ..models.base import utcnow
 from . import DomainError, throttle
 from .answers import AnswersInvalid, field_name, parse_answers
 from .audit import record_event
-from .responses import AlreadySubmitted, lock_row, submit_response
+from .responses import AlreadySubmitted, submit_response
 from .tokens import hash_token
 
 __all__ = ["AlreadySubmitted", "AnswersInvalid", "LinkInvalid", "choose_language", "find_valid_invitation",
@@ -81,8 +82,43 @@ def invitation_for_session(invitation_id, now=None):
     Raises AlreadySubmitted once it has its response (the client proved they hold
     the link, so they may know that), LinkInvalid for anything else.
     """
-    invitation = db.session.get(Invitation, invitation_id) if invitation_id else None
+    invitation = _with_its_form(invitation_id) if isinstance(invitation_id, int) else None
     return _still_answerable(invitation, now)
+
+
+def _with_its_form(invitation_id):
+    """The invitation with what its checks and its form read (contact, response, round, project,
+    client, the round's versions with their templates) in two statements, where lazy loads took ten;
+    the versions' questions, scales and options follow with their own selectin loads."""
+    return db.session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id).options(
+            joinedload(Invitation.contact), joinedload(Invitation.response),
+            joinedload(Invitation.round).options(
+                joinedload(SurveyRound.project).joinedload(Project.client),
+                joinedload(SurveyRound.template_version).joinedload(TemplateVersion.template),
+                selectinload(SurveyRound.versions).joinedload(RoundVersion.template_version)
+                .joinedload(TemplateVersion.template))))
+
+
+def _lock_still_answerable(invitation, now=None):
+    """Lock the invitation's row and re-read, fresh, what decides whether it may still take its
+    response; raise as ``_still_answerable`` does. One statement: on PostgreSQL the row lock
+    (FOR UPDATE OF invitations) makes a concurrent submit of the same link wait here and then
+    see ``used_at`` set; on SQLite the request already holds the write lock (BEGIN IMMEDIATE)."""
+    fresh = db.session.execute(
+        select(Invitation.used_at, Invitation.expires_at, Response.id.label("response_id"),
+               Contact.opted_out, SurveyRound.closed_at)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .join(SurveyRound, SurveyRound.id == Invitation.round_id)
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(Invitation.id == invitation.id).with_for_update(of=Invitation)).one_or_none()
+    if fresh is None:
+        raise LinkInvalid("no such invitation")
+    if fresh.used_at is not None or fresh.response_id is not None:
+        raise AlreadySubmitted("already submitted")
+    if fresh.expires_at <= (now or utcnow()) or fresh.opted_out or fresh.closed_at is not None:
+        raise LinkInvalid("invitation no longer open")
+    return invitation
 
 
 def _still_answerable(invitation, now=None):
@@ -132,21 +168,24 @@ def save_draft(invitation, data, now=None) -> datetime:
     return now
 
 
-def submit_online(invitation_id, data, *, client_ip=None, user_agent=None, now=None):
+def submit_online(invitation, data, *, client_ip=None, user_agent=None, now=None):
     """Record the client's form as the invitation's one Response (channel ``online``).
 
-    The invitation row is locked before anything is checked, so of several
-    concurrent submits exactly one succeeds and the others raise AlreadySubmitted.
+    ``invitation`` is an Invitation (as the survey session loaded it) or its id. Its row is
+    locked and re-checked before anything is written, so of several concurrent submits exactly
+    one succeeds and the others raise AlreadySubmitted.
     """
-    invitation = _still_answerable(lock_row(Invitation, invitation_id), now)
+    if not isinstance(invitation, Invitation):
+        invitation = _still_answerable(_with_its_form(invitation), now)
+    invitation = _lock_still_answerable(invitation, now)
     version = _version(invitation)
     parsed = parse_answers(version, data, complete=True)
     if not parsed.ok:
         raise AnswersInvalid(parsed.errors)
     return submit_response(
         version, parsed, channel="online", project=invitation.round.project, origin=invitation,
-        contact=invitation.contact, started_at=invitation.opened_at, client_ip=client_ip,
-        user_agent=user_agent, submitted_at=now, audit_action="survey_submitted",
+        origin_locked=True, contact=invitation.contact, started_at=invitation.opened_at,
+        client_ip=client_ip, user_agent=user_agent, submitted_at=now, audit_action="survey_submitted",
         audit_username=_who(invitation.contact))
 
 

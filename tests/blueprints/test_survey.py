@@ -9,6 +9,7 @@ from portal.models import AuditEvent, Invitation, Response
 from portal.models.base import utcnow
 from portal.services.answers import parse_answers
 from portal.services.responses import submit_response
+from tests.querycount import count_statements, statements_of_request
 from tests.texts import zh, zh_prefix
 
 ANSWERS = {"q_attitude": "4", "q_timeliness": "na", "q_technical": "8", "q_opinion": "响应很快"}
@@ -324,3 +325,24 @@ def test_opt_out_without_a_session_changes_nothing(client, make, db):
     assert response.status_code == 404
     assert db.session.get(Invitation, inv.id).contact.opted_out is False
 
+
+
+def test_the_form_and_its_submit_cost_a_fixed_few_statements(client, make, db):
+    """The public form is the one page clients load by the thousand at the quarter's end, and its
+    submit the one write (issue 15: ≥ 100 submits/s): the invitation with its round, contact,
+    project and versions is read once, its row locked and re-checked in one statement."""
+    inv, token = make.invitation()
+    _open(client, token)
+    csrf = client.csrf_token("/survey")
+    form, form_statements = statements_of_request(client, "/survey")
+    assert form.status_code == 200
+    assert len(form_statements) <= 5, form_statements.report()
+    satisfied = {"q_attitude": "5", "q_timeliness": "5", "q_technical": "9"}
+    db.session.commit()
+    with count_statements(db.engine) as submit_statements:
+        submitted = client.post("/survey/submit", data={**satisfied, "csrf_token": csrf})
+    assert submitted.status_code == 303
+    # (SQLite inserts the answers one by one, PostgreSQL in one statement: they are not counted)
+    submit_statements[:] = [s for s in submit_statements if not s.startswith("INSERT INTO answers")]
+    assert len(submit_statements) <= 12, submit_statements.report()  # 33 before issue 15
+    assert db.session.query(Response).filter_by(invitation_id=inv.id).count() == 1

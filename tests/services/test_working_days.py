@@ -1,7 +1,8 @@
 """China's working days: weekends and national holidays off, make-up working days (调休) on,
 overrides from the settings win, and a year nobody knows raises instead of guessing."""
-from datetime import date
+from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
 
 from portal.services import DomainError
@@ -9,6 +10,7 @@ from portal.services.settings import set_setting
 from portal.services.working_days import (
     PACKAGE_YEARS,
     CalendarUnknown,
+    WorkingCalendar,
     add_working_days,
     is_working_day,
     known_years,
@@ -28,6 +30,21 @@ def _override(admin, days):
 
 def test_the_package_knows_2026():
     assert 2026 in PACKAGE_YEARS and 2026 in known_years()
+
+
+def test_the_calendar_agrees_with_the_package_on_every_day_it_knows():
+    """The portal reads the package's tables itself (its is_workday re-checks the years on
+    every call); the answer must stay the package's, holidays and make-up days (调休) alike."""
+    calendar = WorkingCalendar({})
+    day, last = date(min(PACKAGE_YEARS), 1, 1), date(max(PACKAGE_YEARS), 12, 31)
+    differ = []
+    while day <= last:
+        if calendar.is_working_day(day) != chinese_calendar.is_workday(day):
+            differ.append(day)
+        day += timedelta(days=1)
+    assert differ == []
+    assert not calendar.is_working_day(date(2026, 10, 1))  # National Day
+    assert calendar.is_working_day(date(2026, 9, 20))      # a Sunday worked in its place (调休)
 
 
 def test_friday_plus_one_working_day_is_monday():

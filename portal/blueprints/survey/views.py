@@ -185,7 +185,7 @@ def submit(invitation):
     """Submit once; a second submit, a replay or a double click gets 'already submitted'."""
     invitation_id = invitation.id
     try:
-        survey.submit_online(invitation_id, request.form, client_ip=request.remote_addr,
+        survey.submit_online(invitation, request.form, client_ip=request.remote_addr,
                              user_agent=request.user_agent.string)
     except survey.AnswersInvalid as exc:
         return _answers_invalid(invitation, exc.errors)

@@ -13,9 +13,10 @@ from ...models import Complaint, Response, RollupRevision
 from ...models.base import utcnow
 from ..complaints.rules import OPEN_STATES
 from ..quarters import local_today, publication_deadline, quarter_bounds
-from .figures import Rollup
+from . import context
+from .figures import Coverage, Summary
 from .period import parse_period
-from .service import rollup
+from .service import summary
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,10 @@ class CloseStatus:
     missing: tuple                   # Missing, only what is not done
     latest: Optional[RollupRevision]
     revisions: int
-    report: Rollup                   # verified only
-    preview: Rollup                  # with the pending forms counted too
+    report: Summary                  # verified only
+    preview: Summary                 # with the pending forms counted too
+    coverage: Coverage               # projects without a round or an inquiry
+    callbacks: tuple                 # CallbackRate per priority
     changed_since_publication: int   # forms judged or submitted after the latest revision
 
     @property
@@ -45,16 +48,17 @@ class CloseStatus:
 def close_status(quarter, now=None) -> CloseStatus:
     now = now or utcnow()
     period = parse_period(quarter)
-    report = rollup(period, now=now)
-    preview = rollup(period, include_pending=True, now=now)
+    report = summary(period)
+    preview = summary(period, include_pending=True)
+    coverage, callbacks = context.coverage(period.quarters, now), context.callbacks(period.quarters)
     start, end = period.utc_bounds()
     open_complaints = db.session.scalar(select(func.count(Complaint.id)).where(
         Complaint.created_at >= start, Complaint.created_at < end, Complaint.state.in_(OPEN_STATES))) or 0
-    short = [c for c in report.callbacks if not c.met]
+    short = [c for c in callbacks if not c.met]
     missing = [m for m in (
         Missing("unverified", report.excluded.pending),
-        Missing("no_round", len(report.coverage.without_round)),
-        Missing("no_inquiry", len(report.coverage.without_inquiry)),
+        Missing("no_round", len(coverage.without_round)),
+        Missing("no_inquiry", len(coverage.without_inquiry)),
         Missing("callbacks", sum(c.required - c.reached for c in short),
                 ", ".join(f"{c.priority} {c.reached}/{c.required}" for c in short)),
         Missing("complaints", open_complaints)) if m.count > 0]
@@ -70,7 +74,7 @@ def close_status(quarter, now=None) -> CloseStatus:
             missing.append(Missing("changed", changed))
     deadline = publication_deadline(quarter)
     return CloseStatus(quarter, deadline, (deadline - local_today(now)).days, tuple(missing), latest, count or 0,
-                       report, preview, changed)
+                       report, preview, coverage, callbacks, changed)
 
 
 def quarter_is_past_or_current(quarter, now=None) -> bool:

@@ -211,6 +211,14 @@ class Rollup:
                   "by_key_account", "by_channel", "by_kind", "by_engineer", "by_department")
 
 
+@dataclass(frozen=True)
+class Summary:
+    """The part of a Rollup the quarter close page shows (services.rollup.service.summary)."""
+    overall: Score
+    excluded: Excluded
+    by_project: tuple
+
+
 def freeze(value):
     """A dataclass tree as JSON-able data (dicts, lists, numbers, strings)."""
     if dataclasses.is_dataclass(value):

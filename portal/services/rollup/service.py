@@ -13,7 +13,7 @@ from ...models.base import utcnow
 from ..scoring import METHOD_NOTE
 from ..settings import all_settings
 from . import context
-from .figures import Excluded, Group, Rollup
+from .figures import Excluded, Group, Rollup, Summary
 from .period import Period, parse_period
 from .scores import CURRENT, PREVIOUS, WHOLE_FORM, Selection, by_dimension, by_question, whole_form
 from .stats import change_between, score_of
@@ -68,12 +68,30 @@ def _excluded(period: Period, selection: Selection) -> Excluded:
     return Excluded(by_state.get("rejected", (0, 0))[0], pending, not_applicable or 0, counted)
 
 
+def _thresholds(settings=None) -> dict:
+    settings = settings or all_settings()
+    return {"low_n": settings["rollup.low_confidence_n"], "too_few_n": settings["rollup.too_few_n"]}
+
+
+def summary(period, *, include_pending=False) -> Summary:
+    """What the quarter close page shows of a rollup: the whole, its projects and the forms left
+    out; the same statements ``rollup`` runs for them (four, where the whole rollup runs some
+    thirty and reads every complaint's timeline)."""
+    period = parse_period(period) if isinstance(period, str) else period
+    thresholds = _thresholds()
+    selection = selection_for(period, include_pending)
+    with_change = selection.previous is not None
+    channel_rows = db.session.execute(whole_form("by_channel", selection)).all()
+    return Summary(
+        overall=score_of(*_total(channel_rows), **thresholds), excluded=_excluded(period, selection),
+        by_project=_groups(db.session.execute(whole_form("by_project", selection)).all(), thresholds, with_change))
+
+
 def rollup(period, *, include_pending=False, now=None) -> Rollup:
     """The rollup of ``period`` (a Period or its text: 2026Q4, 2026-11, 2026H2, 2026, a range)."""
     period = parse_period(period) if isinstance(period, str) else period
     now = now or utcnow()
-    settings = all_settings()
-    thresholds = {"low_n": settings["rollup.low_confidence_n"], "too_few_n": settings["rollup.too_few_n"]}
+    thresholds = _thresholds()
     selection = selection_for(period, include_pending)
     with_change = selection.previous is not None
     breakdowns = {name: db.session.execute(whole_form(name, selection)).all() for name in WHOLE_FORM}
