@@ -74,9 +74,11 @@ def register_extensions(app):
     from .security import load_user
     from flask_babel import lazy_gettext as _l
 
+    from .services import figures_cache
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        figures_cache.install(db.engine)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True,
                      directory=str(ROOT / "migrations"))
     app.before_request(_large_upload_limit)  # before CSRFProtect's check, which reads the body

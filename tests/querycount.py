@@ -52,8 +52,15 @@ def statements_of_request(client, url, **kwargs):
 
     The test's own session is committed first (PortalClient.open does so too), so nothing the
     test left pending is flushed inside the counted window; the request then runs in its own
-    app context and session, as in production."""
+    app context and session, as in production. The figures kept between writes
+    (services/figures_cache.py) are left aside: what is counted is what the page costs when it
+    computes them, whether or not an earlier request kept them."""
     db.session.commit()
-    with count_statements(db.engine) as statements:
-        response = client.get(url, **kwargs)
+    config = client.application.config
+    kept, config["FIGURES_CACHE"] = config.get("FIGURES_CACHE", True), False
+    try:
+        with count_statements(db.engine) as statements:
+            response = client.get(url, **kwargs)
+    finally:
+        config["FIGURES_CACHE"] = kept
     return response, statements

@@ -91,7 +91,39 @@ def _rollup():
                        figures.excluded.rejected),
             "sql": (_count(Response, in_quarter, Response.verification_status == "authentic",
                            Response.score.is_not(None)),
-                    _count(Response, in_quarter, Response.verification_status == "rejected"))}
+                    _count(Response, in_quarter, Response.verification_status == "rejected")),
+            "close": {q: _close_against_rollup(q) for q in (quarter, current_quarter())},
+            "uninquired": _uninquired_both_ways()}
+
+
+def _uninquired_both_ways():
+    """The projects the rollup lists as lacking a sales inquiry, and the same asked of every
+    project one by one (sales_inquiries.due_trigger), as codes."""
+    from portal.services.rollup.context import coverage
+    from portal.services.sales_inquiries import due_trigger
+    listed = [p.code for p in coverage((current_quarter(),)).without_inquiry]
+    every = [p.code for p in db.session.scalars(select(Project).order_by(Project.code)) if due_trigger(p)]
+    return listed, every
+
+
+def _close_against_rollup(quarter):
+    """The quarter close page's two summaries (two statements) beside the whole rollups they
+    stand for: (summary, rollup) pairs of what the page shows, verified only and with pending."""
+    from portal.services.rollup import rollup
+    from portal.services.rollup.service import summaries
+
+    import dataclasses
+
+    def rounded(score):  # the sums are added in another order: the last bits of a float differ
+        return tuple(round(v, 9) if isinstance(v, float) else v for v in dataclasses.astuple(score))
+
+    def shown(figures):
+        x = figures.excluded
+        return (rounded(figures.overall), [(g.key, g.label, g.detail, rounded(g.figures)) for g in figures.by_project],
+                (x.rejected, x.pending, x.unscored))
+    verified, with_pending = summaries(quarter)
+    return [(shown(verified), shown(rollup(quarter))),
+            (shown(with_pending), shown(rollup(quarter, include_pending=True)))]
 
 
 def test_small_scale_has_hundreds_of_each_kind(facts):
@@ -136,6 +168,22 @@ def test_rollup_totals_equal_a_plain_count_of_verified_forms(facts):
     assert verified >= 100
     assert overall == by_projects == verified
     assert rejected == rejected_sql
+
+
+def test_the_close_page_summaries_equal_the_whole_rollups(facts):
+    """Last quarter (verified and rejected forms) and this one (pending forms): the close page's
+    figures are the rollup's, to the last group and interval."""
+    for quarter, pairs in facts["close"].items():
+        for summary, whole in pairs:
+            assert whole[0][0] > 0, quarter  # responses
+            assert summary == whole, quarter
+    current = facts["close"][current_quarter()]
+    assert current[1][0][0][0] > current[0][0][0][0]  # pending forms are there to add
+
+
+def test_the_projects_lacking_an_inquiry_are_those_asked_one_by_one(facts):
+    listed, every = facts["uninquired"]
+    assert listed == every and len(every) > 10
 
 
 def test_pages_render_on_the_scaled_data(facts):

@@ -11,6 +11,7 @@ from .complaint import (COMPLAINT_CHANNELS, COMPLAINT_STATES, REMEDY_KINDS, SURV
 from .department import Department, DepartmentMember
 from .improvement import (CHECK_RESULTS, INTERNAL_CAUSES, PLAN_STATES, ROOT_CAUSES, ImprovementCheck,
                           ImprovementPlan, ImprovementPlanItem)
+from .generation import DataGeneration
 from .followup import CONTACT_MODES, FOLLOWUP_STATES, FollowUp, FollowUpEvent
 from .job import JOB_STATES, Job
 from .key_account import (DECISION_ACTIONS, DECISION_STATES, REPORT_LANGUAGES, TEAM_ROLES, KeyAccount,
@@ -33,7 +34,7 @@ __all__ = [
     "OUTBOX_KINDS", "OUTBOX_STATUSES", "Question", "Questionnaire", "Scale",
     "ScaleOption", "Template", "TemplateVersion", "CHANNELS", "VERIFICATION_STATUSES",
     "Answer", "Attachment", "Response", "Invitation", "OutboxMessage", "RoundVersion", "SurveyRound",
-    "ROLES", "WIDE_ROLES", "User", "UserRole", "Setting",
+    "ROLES", "WIDE_ROLES", "User", "UserRole", "Setting", "DataGeneration",
     "CONTACT_MODES", "FOLLOWUP_STATES", "FollowUp", "FollowUpEvent",
     "INQUIRY_MODES", "INQUIRY_TRIGGERS", "InquiryContact", "SalesInquiry",
     "ATTEMPT_OUTCOMES", "TASK_STATES", "CallAttempt", "CallbackDraw", "CallbackTask",

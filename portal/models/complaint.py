@@ -21,6 +21,7 @@ class Complaint(db.Model):
         one_of("channel", COMPLAINT_CHANNELS), one_of("state", COMPLAINT_STATES),
         one_of("remedy_kind", REMEDY_KINDS),
         Index("ix_complaints_state_department_id", "state", "department_id"),
+        Index("ix_complaints_created_at_id", "created_at", "id"),  # the list (newest first), a period
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     #: what the complainant quotes, e.g. TS-2026-00042 (unique, never reused)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
 from ..extensions import db
 from ..models import Invitation, Project, Response, SurveyRound, User
+from .figures_cache import cached
 from .quarters import local_today, publication_deadline, quarter_of
 from .scope import project_scope
 
@@ -35,16 +36,8 @@ def quarter_overview(user, now=None, limit=10) -> QuarterOverview:
     today = local_today(now)
     quarter = quarter_of(today)
     scope = project_scope(user)
-    invited, submitted = db.session.execute(
-        select(func.count(Invitation.id), func.count(Response.id))
-        .select_from(Invitation)
-        .join(SurveyRound, SurveyRound.id == Invitation.round_id)
-        .join(Project, Project.id == SurveyRound.project_id)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .where(SurveyRound.quarter == quarter, scope)).one()
-    pending = db.session.scalar(
-        select(func.count(Response.id)).join(Project, Project.id == Response.project_id)
-        .where(Response.quarter == quarter, Response.verification_status == "pending", scope))
+    invited, submitted, pending = cached(("quarter-overview", quarter, user.id),
+                                         lambda: _counts(quarter, scope))
     has_round = select(SurveyRound.id).where(SurveyRound.project_id == Project.id,
                                              SurveyRound.quarter == quarter).exists()
     missing = db.session.scalars(select(Project).where(
@@ -57,4 +50,20 @@ def quarter_overview(user, now=None, limit=10) -> QuarterOverview:
         .order_by(Response.score, Response.submitted_at.desc()).limit(limit)).all()
     deadline = publication_deadline(quarter)
     return QuarterOverview(quarter, deadline, (deadline - today).days, invited, submitted,
-                           pending or 0, missing, low)
+                           pending, missing, low)
+
+
+def _counts(quarter, scope) -> tuple:
+    """(invited, submitted, pending verification) of the quarter within the scope: the costly
+    part (every invitation and form of the quarter), kept between writes by quarter_overview."""
+    invited, submitted = db.session.execute(
+        select(func.count(Invitation.id), func.count(Response.id))
+        .select_from(Invitation)
+        .join(SurveyRound, SurveyRound.id == Invitation.round_id)
+        .join(Project, Project.id == SurveyRound.project_id)
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(SurveyRound.quarter == quarter, scope)).one()
+    pending = db.session.scalar(
+        select(func.count(Response.id)).join(Project, Project.id == Response.project_id)
+        .where(Response.quarter == quarter, Response.verification_status == "pending", scope))
+    return invited, submitted, pending or 0

@@ -203,7 +203,7 @@ def test_two_runs_at_once_neither_double_nor_fail(app, account):
                 outcomes[i] = create_due_tasks(date(2026, 9, 10))
                 db.session.commit()
             except Exception as exc:  # noqa: BLE001 - reported by the assertion
-                outcomes[i] = f"error: {exc!r}"
+                outcomes[i] = f"error: {exc!r} {getattr(getattr(exc, 'orig', None), 'sqlite_errorname', '')}"
             finally:
                 db.session.remove()
 

@@ -439,7 +439,7 @@ def _race(app, work, n):
                 db.session.commit()
             except Exception as exc:  # noqa: BLE001 - every failure is reported by the assertion
                 db.session.rollback()
-                outcomes[i] = f"error: {exc!r}"
+                outcomes[i] = f"error: {exc!r} {getattr(getattr(exc, 'orig', None), 'sqlite_errorname', '')}"
             finally:
                 db.session.remove()
 

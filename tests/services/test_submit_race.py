@@ -24,7 +24,7 @@ def _race(work):
         try:
             outcomes[i] = work(i)
         except Exception as exc:  # noqa: BLE001 - every failure is reported by the assertion
-            outcomes[i] = f"error: {exc!r}"
+            outcomes[i] = f"error: {exc!r} {getattr(getattr(exc, 'orig', None), 'sqlite_errorname', '')}"
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(SUBMITTERS)]
     for t in threads:

@@ -15,6 +15,7 @@ from ...models import ArchiveHandover, Disposal, Response
 from ...navigation import home_section, nav_item
 from ...services import DomainError
 from ...services.archive import copies, disposal, handover, holds, overview
+from ...services.figures_cache import cached
 from ...services.quarters import parse_quarter
 from ..pdfs.views import ascii_filename
 
@@ -182,5 +183,6 @@ def disposal_page(disposal_id):
 def _home(user):
     """The archive's to-do on the home page: hand-overs to receive and forms past their date (the
     archive role); published quarters with forms not handed over yet (PMO)."""
-    shown = overview.home_counts(archive_role=user.has_role("archive"), pmo_role=user.has_role("pmo"))
+    roles = user.has_role("archive"), user.has_role("pmo")
+    shown = cached(("archive-home", *roles), lambda: overview.home_counts(archive_role=roles[0], pmo_role=roles[1]))
     return shown if any(shown.values()) else None

@@ -14,6 +14,7 @@ from ...navigation import home_section, nav_item
 from ...services import DomainError
 from ...services import followups as service
 from ...services.departments import department_choices, in_a_department
+from ...services.figures_cache import cached
 from ...services.quarters import local_today
 from ...services.settings import setting_choices
 from .forms import FollowUpFilterForm, PmoHomeFilterForm, step_form
@@ -158,7 +159,7 @@ def home_followups(user):
     """What waits in the loop: a PM's open/overdue/reopened, PMO's overdue/escalated/to verify
     (filterable by project and PM), an executive's escalations awaiting an answer, a department's
     queue (the active follow-ups routed to it)."""
-    counts = service.home_counts(user)
+    counts = cached(("followups-home", user.id, local_today().isoformat()), lambda: service.home_counts(user))
     if not counts:
         return None
     context = {"counts": counts}

@@ -6,6 +6,7 @@ from sqlalchemy.orm import joinedload
 from ...extensions import db
 from ...models import AuditEvent, Client, Project, Response, User
 from ...navigation import home_section
+from ...services.figures_cache import cached
 from ...services.scope import project_scope
 
 
@@ -19,6 +20,10 @@ def my_pm_projects(user):
 
 @home_section(30, "main/_section_overview.html", roles=("quality", "pmo", "exec"))
 def overview(user):
+    return cached(("home-overview", user.id), lambda: _overview_counts(user))
+
+
+def _overview_counts(user):
     count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
     return {
         "active_projects": count(select(func.count(Project.id)).where(
@@ -38,10 +43,10 @@ def this_quarter(user):
 
 @home_section(40, "main/_section_archive.html", roles=("archive",))
 def archive_overview(user):
-    rows = db.session.execute(
+    rows = cached(("home-archive-quarters",), lambda: tuple(tuple(row) for row in db.session.execute(
         select(Response.quarter, func.count(Response.id),
                func.count(Response.archived_at)).group_by(Response.quarter)
-        .order_by(Response.quarter.desc())).all()
+        .order_by(Response.quarter.desc()))))
     return {"quarters": rows}
 
 

@@ -15,7 +15,7 @@ from ...extensions import db
 from ...htmx import hx_redirect
 from ...services import DomainError
 from ...services.quarters import parse_quarter
-from ...services.rollup import parse_period, rollup
+from ...services.rollup import current_rollup, parse_period
 from ...services.rollup import publication as pub
 from ...services.rollup.jobs import start_report_job
 from ...services.rollup.score_sheets import WHO, score_sheet, score_sheet_pdf, score_sheet_xlsx
@@ -47,7 +47,7 @@ def _figures(args):
     except DomainError:
         abort(404)
     with_pending = args.get("with_pending") == "1"
-    report = rollup(period, include_pending=with_pending)
+    report = current_rollup(period, include_pending=with_pending)
     return report, None, period.key.replace("..", "_") + ("-with-pending" if with_pending else "")
 
 

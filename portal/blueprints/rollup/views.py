@@ -3,17 +3,19 @@ missing, the preview (verified only, and with the pending forms), publishing a r
 published revision with its recipients' acknowledgements, two revisions side by side, the
 report of any period (monthly, half-yearly, annual, a range). Quality publishes; PMO, executives
 and admins read. The files are in downloads.py."""
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from ...authz import access
 from ...extensions import db
 from ...htmx import hx_redirect, render
 from ...navigation import home_section, nav_item
 from ...services import DomainError
+from ...services.figures_cache import cached
 from ...services.quarters import current_quarter, parse_quarter
-from ...services.rollup import parse_period, rollup
+from ...services.rollup import current_rollup, parse_period
 from ...services.rollup import publication as pub
 from ...services.rollup.close import close_status
 
@@ -59,8 +61,10 @@ def quarter_page(quarter):
 def preview(quarter):
     """The quarter's report as it would be published now (with_pending=1: counting the pending forms)."""
     with_pending = request.args.get("with_pending") == "1"
-    report = rollup(_quarter_or_404(quarter.upper()), include_pending=with_pending)
-    return render("rollup/report.html", report=report, revision=None, quarter=report.period.key,
+    quarter = _quarter_or_404(quarter.upper())
+    report = current_rollup(quarter, include_pending=with_pending)
+    return render("rollup/report.html", report=report, body=_body(report, ("preview", with_pending)),
+                  revision=None, quarter=report.period.key,
                   with_pending=with_pending)
 
 
@@ -89,8 +93,9 @@ def revision_page(quarter, number):
     """A published revision, rendered from its stored figures, with its recipients."""
     rev = _revision_or_404(quarter.upper(), number)
     mine = next((r for r in rev.recipients if r.user_id == current_user.id), None)
-    return render("rollup/report.html", report=pub.figures_of(rev), revision=rev, quarter=rev.quarter,
-                  mine=mine, with_pending=False, errors={})
+    report = pub.figures_of(rev)
+    return render("rollup/report.html", report=report, body=_body(report, ("revision", rev.id)), revision=rev,
+                  quarter=rev.quarter, mine=mine, with_pending=False, errors={})
 
 
 @bp.route("/<quarter>/revisions/<int:number>/compare")
@@ -99,7 +104,7 @@ def compare(quarter, number):
     """This revision beside the one before it (or beside a fresh rollup: ``against=now``)."""
     rev = _revision_or_404(quarter.upper(), number)
     if request.args.get("against") == "now":
-        old, new = pub.figures_of(rev), rollup(rev.quarter)
+        old, new = pub.figures_of(rev), current_rollup(rev.quarter)
         before, after = rev, None
     else:
         previous = pub.revision(rev.quarter, number - 1) or abort(404)
@@ -137,10 +142,19 @@ def period_page():
     report, error = None, None
     if text:
         try:
-            report = rollup(parse_period(text))
+            report = current_rollup(parse_period(text))
         except DomainError as failed:
             error = failed.message
-    return render("rollup/period.html", status=422 if error else 200, report=report, period=text, error=error)
+    body = _body(report, ("period",)) if report is not None else None
+    return render("rollup/period.html", status=422 if error else 200, report=report, body=body, period=text,
+                  error=error)
+
+
+def _body(report, key):
+    """The report's body as HTML (its tables and eleven charts: most of the page's time), kept
+    with the figures it shows until the next write (services.figures_cache)."""
+    return cached(("report-html", report.period.key, *key),
+                  lambda: Markup(render_template("rollup/_report_body.html", report=report)))
 
 
 @home_section(34, "rollup/_home_acknowledge.html")

@@ -138,8 +138,8 @@ def callback_summary(quarter: str) -> CallbackSummary:
 
 def summary_quarters() -> list:
     """Quarters that have imported cases, newest first."""
-    return list(db.session.scalars(
-        select(ServiceCase.quarter).distinct().order_by(ServiceCase.quarter.desc())))
+    from ..cases.catalog import case_quarters
+    return case_quarters()
 
 
 # --- the XLSX -------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from ...extensions import db
 from ...models import Complaint, Response, RollupRevision
 from ...models.base import utcnow
 from ..complaints.rules import OPEN_STATES
+from ..figures_cache import cached
 from ..quarters import local_today, publication_deadline, quarter_bounds
 from . import context
 from .figures import Coverage, Summary
 from .period import parse_period
-from .service import summary
+from .service import summaries
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,14 @@ class CloseStatus:
 
 
 def close_status(quarter, now=None) -> CloseStatus:
+    """The close dashboard of ``quarter``. Its figures are kept until the next write (or a minute,
+    services.figures_cache) when ``now`` is not given; with ``now`` they are computed as of then."""
+    if now is None:
+        figures = cached(("close", quarter), lambda: _figures(quarter, utcnow()))
+    else:
+        figures = _figures(quarter, now)
     now = now or utcnow()
-    period = parse_period(quarter)
-    report = summary(period)
-    preview = summary(period, include_pending=True)
-    coverage, callbacks = context.coverage(period.quarters, now), context.callbacks(period.quarters)
-    start, end = period.utc_bounds()
-    open_complaints = db.session.scalar(select(func.count(Complaint.id)).where(
-        Complaint.created_at >= start, Complaint.created_at < end, Complaint.state.in_(OPEN_STATES))) or 0
+    report, preview, coverage, callbacks, open_complaints = figures
     short = [c for c in callbacks if not c.met]
     missing = [m for m in (
         Missing("unverified", report.excluded.pending),
@@ -75,6 +76,18 @@ def close_status(quarter, now=None) -> CloseStatus:
     deadline = publication_deadline(quarter)
     return CloseStatus(quarter, deadline, (deadline - local_today(now)).days, tuple(missing), latest, count or 0,
                        report, preview, coverage, callbacks, changed)
+
+
+def _figures(quarter, now) -> tuple:
+    """(verified Summary, with-pending Summary, Coverage, callback rates, open complaints): plain
+    values, so they can be kept between requests."""
+    period = parse_period(quarter)
+    report, preview = summaries(period)
+    start, end = period.utc_bounds()
+    open_complaints = db.session.scalar(select(func.count(Complaint.id)).where(
+        Complaint.created_at >= start, Complaint.created_at < end, Complaint.state.in_(OPEN_STATES))) or 0
+    return (report, preview, context.coverage(period.quarters, now), context.callbacks(period.quarters),
+            open_complaints)
 
 
 def quarter_is_past_or_current(quarter, now=None) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ...extensions import db
 from ...models import (PRIORITIES, CallbackTask, Complaint, Department, FollowUp, HistoricalResult, ImprovementPlan,
-                       Invitation, Milestone, Project, Response, ServiceCase, SurveyRound, User)
+                       Invitation, Milestone, Project, Response, SalesInquiry, ServiceCase, SurveyRound, User)
 from ...models.rollup import OVERALL
 from ..callbacks.sampling import rates, required_for
 from ..quarters import current_quarter, local_today, parse_quarter, shift_quarter
@@ -50,6 +50,21 @@ def _people():
     return (joinedload(Project.pm).lazyload(User.role_rows), joinedload(Project.sales).lazyload(User.role_rows))
 
 
+def _surely_inquired():
+    """A project some inquiry came on or after its every trigger: its last key milestone reached
+    and its completion. Such a project has nothing uncovered (sales_inquiries.uncovered_trigger
+    asks the same of the latest trigger), so only the others are loaded and asked; a completion
+    of unknown date is never sure here."""
+    last_reached = (select(func.max(Milestone.reached_date))
+                    .where(Milestone.project_id == Project.id, Milestone.is_key.is_(True))
+                    .scalar_subquery())
+    return (select(SalesInquiry.id)
+            .where(SalesInquiry.project_id == Project.id,
+                   or_(last_reached.is_(None), SalesInquiry.inquired_on >= last_reached),
+                   or_(Project.status != "completed", SalesInquiry.inquired_on >= Project.end_date))
+            .exists())
+
+
 def coverage(quarters, now=None) -> Coverage:
     """Active projects lacking a PM round in a quarter of the period (up to the current one), and
     projects whose completion or reached key milestone no sales inquiry has answered."""
@@ -65,7 +80,7 @@ def coverage(quarters, now=None) -> Coverage:
     reached = select(Milestone.id).where(Milestone.project_id == Project.id, Milestone.is_key.is_(True),
                                          Milestone.reached_date.is_not(None)).exists()
     candidates = db.session.scalars(
-        select(Project).where(or_(Project.status == "completed", reached))
+        select(Project).where(or_(Project.status == "completed", reached), ~_surely_inquired())
         .options(selectinload(Project.milestones), *_people())
         .order_by(Project.code)).unique().all()
     histories = _histories([p.id for p in candidates])

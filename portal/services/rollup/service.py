@@ -10,12 +10,13 @@ from sqlalchemy import case, func, select
 from ...extensions import db
 from ...models import Answer, Response
 from ...models.base import utcnow
+from ..figures_cache import cached
 from ..scoring import METHOD_NOTE
 from ..settings import all_settings
 from . import context
 from .figures import Excluded, Group, Rollup, Summary
 from .period import Period, parse_period
-from .scores import CURRENT, PREVIOUS, WHOLE_FORM, Selection, by_dimension, by_question, whole_form
+from .scores import CURRENT, PREVIOUS, WHOLE_FORM, Selection, by_dimension, by_question, sums, whole_form
 from .stats import change_between, score_of
 
 COUNTED = ("authentic",)
@@ -54,12 +55,17 @@ def _total(rows, tag=CURRENT):
     return n, t, s, k
 
 
-def _excluded(period: Period, selection: Selection) -> Excluded:
+def _forms_by_state(selection: Selection) -> dict:
+    """{verification state: (forms, forms without a score)} of the selection's period, every state."""
     plain = Selection(selection.quarters, selection.bounds, ("authentic", "pending", "rejected"), None)
-    by_state = {state: (n, unscored) for state, n, unscored in db.session.execute(
+    return {state: (n, unscored) for state, n, unscored in db.session.execute(
         select(Response.verification_status, func.count(Response.id),
                func.sum(case((Response.score.is_(None), 1), else_=0)))
         .where(plain.current()).group_by(Response.verification_status))}
+
+
+def _excluded(period: Period, selection: Selection) -> Excluded:
+    by_state = _forms_by_state(selection)
     counted = sum(by_state.get(s, (0, 0))[1] or 0 for s in selection.statuses)
     not_applicable = db.session.scalar(
         select(func.count(Answer.id)).join(Response, Response.id == Answer.response_id)
@@ -73,18 +79,37 @@ def _thresholds(settings=None) -> dict:
     return {"low_n": settings["rollup.low_confidence_n"], "too_few_n": settings["rollup.too_few_n"]}
 
 
-def summary(period, *, include_pending=False) -> Summary:
-    """What the quarter close page shows of a rollup: the whole, its projects and the forms left
-    out; the same statements ``rollup`` runs for them (four, where the whole rollup runs some
-    thirty and reads every complaint's timeline)."""
+def summaries(period) -> tuple:
+    """What the quarter close page shows of a rollup, verified only and with the pending forms:
+    (Summary, Summary), each the whole, its projects and the forms left out (their N/A answers
+    not counted: None). Two statements, where two whole rollups run some sixty and read every
+    complaint's timeline: the projects' sums grouped by verification state too (a project's
+    figures with the pending forms add its pending sums to its verified ones), and the count of
+    forms per state."""
     period = parse_period(period) if isinstance(period, str) else period
     thresholds = _thresholds()
-    selection = selection_for(period, include_pending)
-    with_change = selection.previous is not None
-    channel_rows = db.session.execute(whole_form("by_channel", selection)).all()
-    return Summary(
-        overall=score_of(*_total(channel_rows), **thresholds), excluded=_excluded(period, selection),
-        by_project=_groups(db.session.execute(whole_form("by_project", selection)).all(), thresholds, with_change))
+    both = Selection(period.quarters, None if period.whole_quarters else period.utc_bounds(), PREVIEW, None)
+    (key, label, detail), join, _extra = WHOLE_FORM["by_project"]
+    status = Response.verification_status
+    rows = db.session.execute(
+        join(select(status, key, label, detail, *sums(Response.score)).select_from(Response))
+        .where(both.current(), Response.score.is_not(None)).group_by(status, key, label, detail)).all()
+    by_state = _forms_by_state(both)
+    out = []
+    for statuses in (COUNTED, PREVIEW):
+        added = {}
+        for state, project, name, code, *four in rows:
+            if state in statuses:
+                n, t, q, k = added.get(project, (name, code, 0, 0, 0, 0))[2:]
+                added[project] = (name, code, n + (four[0] or 0), t + (four[1] or 0), q + (four[2] or 0),
+                                  k + (four[3] or 0))
+        grouped = [(CURRENT, project, *values) for project, values in added.items()]
+        excluded = Excluded(by_state.get("rejected", (0, 0))[0],
+                            0 if "pending" in statuses else by_state.get("pending", (0, 0))[0], None,
+                            sum(by_state.get(s, (0, 0))[1] or 0 for s in statuses))
+        out.append(Summary(overall=score_of(*_total(grouped), **thresholds), excluded=excluded,
+                           by_project=_groups(grouped, thresholds, False)))
+    return tuple(out)
 
 
 def rollup(period, *, include_pending=False, now=None) -> Rollup:
@@ -116,3 +141,10 @@ def rollup(period, *, include_pending=False, now=None) -> Rollup:
         suggestions=context.suggestions(selection),
         trend=context.trend(period.quarters[-1], (period.key, overall), **thresholds),
         plan=context.plan_citation(period.first_day.year, now))
+
+
+def current_rollup(period, *, include_pending=False) -> Rollup:
+    """``rollup(period)`` as of now for a page or a download: the same figures until the next
+    write, or a minute (services.figures_cache). Publication computes its own, never kept."""
+    period = parse_period(period) if isinstance(period, str) else period
+    return cached(("rollup", period.key, include_pending), lambda: rollup(period, include_pending=include_pending))
