@@ -53,8 +53,14 @@ def _allowed(roles, user):
 def nav_for(user):
     items = sorted((i for i in _NAV.values()
                     if _allowed(i.roles, user) or (i.also is not None and i.also(user))), key=lambda i: i.order)
-    return [{"url": url_for(i.endpoint), "label": i.label, "count": i.count(user) if i.count else 0}
+    return [{"url": url_for(i.endpoint), "label": i.label, "count": _count(i, user) if i.count else 0}
             for i in items]
+
+
+def _count(item, user) -> int:
+    """An item's badge, on every page: kept between writes (services.figures_cache)."""
+    from .services.figures_cache import cached
+    return cached(("nav", item.endpoint, user.id), lambda: item.count(user))
 
 
 def sections_for(user):

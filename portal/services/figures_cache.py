@@ -26,6 +26,7 @@ from collections import OrderedDict
 from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models.generation import ROW_ID
@@ -66,9 +67,21 @@ def install(engine):
         conn.info.pop("wrote", None)
 
 
+_SEEN = "figures.generation"
+
+
 def generation():
-    """The committed data generation as this transaction sees it (None without its row)."""
-    return db.session.scalar(text(f"SELECT value FROM data_generation WHERE id = {ROW_ID}"))
+    """The committed data generation as this transaction sees it (None without its row): read
+    once per transaction (a page asks for several figures), again after a commit or rollback."""
+    info = db.session.info
+    if _SEEN not in info:
+        info[_SEEN] = db.session.scalar(text(f"SELECT value FROM data_generation WHERE id = {ROW_ID}"))
+    return info[_SEEN]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_generation(session, transaction):
+    session.info.pop(_SEEN, None)
 
 
 class _Store:

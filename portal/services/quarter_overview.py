@@ -1,14 +1,13 @@
 """The quarter at a glance for the quality department, PMO and executives (DESIGN §3):
 the countdown to publication and what is still missing, from the data that exists now."""
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
 from ..extensions import db
-from ..models import Invitation, Project, Response, SurveyRound, User
+from ..models import Contact, Invitation, Project, Response, SurveyRound, User
 from .figures_cache import cached
 from .quarters import local_today, publication_deadline, quarter_of
 from .scope import project_scope
@@ -32,30 +31,42 @@ class QuarterOverview:
         return self.submitted / self.invited if self.invited else None
 
 
+@dataclass(frozen=True)
+class MissingRound:
+    """An active project without a PM round this quarter."""
+    id: int
+    code: str
+    name: str
+    pm: str          # the PM's name
+
+
+@dataclass(frozen=True)
+class LowScore:
+    """A form of the quarter scoring 3 or below."""
+    id: int
+    invitation_id: Optional[int]
+    project_code: str
+    contact: str
+    score: float
+    channel: str
+    submitted_at: datetime
+
+
 def quarter_overview(user, now=None, limit=10) -> QuarterOverview:
+    """The quarter of ``now`` within what ``user`` may see. Its figures are plain values, kept
+    between writes (services.figures_cache): every invitation and form of the quarter is counted."""
     today = local_today(now)
     quarter = quarter_of(today)
     scope = project_scope(user)
-    invited, submitted, pending = cached(("quarter-overview", quarter, user.id),
-                                         lambda: _counts(quarter, scope))
-    has_round = select(SurveyRound.id).where(SurveyRound.project_id == Project.id,
-                                             SurveyRound.quarter == quarter).exists()
-    missing = db.session.scalars(select(Project).where(
-        Project.status == "active", ~has_round, scope).order_by(Project.code)
-        .options(joinedload(Project.pm).lazyload(User.role_rows))).all()
-    low = db.session.scalars(
-        select(Response).join(Project, Project.id == Response.project_id)
-        .where(Response.quarter == quarter, Response.score <= LOW_SCORE, scope)
-        .options(contains_eager(Response.project), joinedload(Response.contact), lazyload(Response.answers))
-        .order_by(Response.score, Response.submitted_at.desc()).limit(limit)).all()
+    invited, submitted, pending, missing, low = cached(("quarter-overview", quarter, user.id, limit),
+                                                       lambda: _figures(quarter, scope, limit))
     deadline = publication_deadline(quarter)
     return QuarterOverview(quarter, deadline, (deadline - today).days, invited, submitted,
-                           pending, missing, low)
+                           pending, list(missing), list(low))
 
 
-def _counts(quarter, scope) -> tuple:
-    """(invited, submitted, pending verification) of the quarter within the scope: the costly
-    part (every invitation and form of the quarter), kept between writes by quarter_overview."""
+def _figures(quarter, scope, limit) -> tuple:
+    """(invited, submitted, pending verification, MissingRound…, LowScore…) of the quarter."""
     invited, submitted = db.session.execute(
         select(func.count(Invitation.id), func.count(Response.id))
         .select_from(Invitation)
@@ -66,4 +77,17 @@ def _counts(quarter, scope) -> tuple:
     pending = db.session.scalar(
         select(func.count(Response.id)).join(Project, Project.id == Response.project_id)
         .where(Response.quarter == quarter, Response.verification_status == "pending", scope))
-    return invited, submitted, pending or 0
+    has_round = select(SurveyRound.id).where(SurveyRound.project_id == Project.id,
+                                             SurveyRound.quarter == quarter).exists()
+    missing = tuple(MissingRound(id, code, name, pm or "") for id, code, name, pm in db.session.execute(
+        select(Project.id, Project.code, Project.name, User.display_name)
+        .outerjoin(User, User.id == Project.pm_id)
+        .where(Project.status == "active", ~has_round, scope).order_by(Project.code)))
+    low = tuple(LowScore(*row) for row in db.session.execute(
+        select(Response.id, Response.invitation_id, Project.code, func.coalesce(Contact.name, ""),
+               Response.score, Response.channel, Response.submitted_at)
+        .join(Project, Project.id == Response.project_id)
+        .outerjoin(Contact, Contact.id == Response.contact_id)
+        .where(Response.quarter == quarter, Response.score <= LOW_SCORE, scope)
+        .order_by(Response.score, Response.submitted_at.desc()).limit(limit)))
+    return invited, submitted, pending or 0, missing, low

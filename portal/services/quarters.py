@@ -8,6 +8,7 @@ that decides.
 """
 import re
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
 from typing import Optional, Union
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,12 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 
 def portal_zone() -> ZoneInfo:
     name = current_app.config.get("PORTAL_TIMEZONE") if has_app_context() else None
-    return ZoneInfo(name or DEFAULT_TIMEZONE)
+    return _zone(name or DEFAULT_TIMEZONE)
+
+
+@lru_cache(maxsize=8)
+def _zone(name) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def local_date(instant: datetime) -> date:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from ..extensions import db
 from ..models import Invitation, OutboxMessage, Project, Response, SurveyRound
 from ..models.base import utcnow
+from .figures_cache import cached
 from .invitations import link_problem
 from .quarters import local_today, quarter_of
 
@@ -159,21 +160,28 @@ def round_summaries(rounds, now=None) -> list:
     rounds = list(rounds)
     if not rounds:
         return []
-    now = now or utcnow()
-    ids = [r.id for r in rounds]
-    rows = db.session.execute(
-        select(Invitation.round_id, func.count(Invitation.id), func.count(Response.id),
-               func.coalesce(func.sum(case((and_(Response.id.is_(None), Invitation.expires_at <= now), 1),
-                                           else_=0)), 0))
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .where(Invitation.round_id.in_(ids)).group_by(Invitation.round_id)).all()
-    counts = {row[0]: row[1:] for row in rows}
+    ids = tuple(sorted(r.id for r in rounds))
+    if now is None:  # as of now: kept between writes (services.figures_cache), a minute at most
+        counts = cached(("round-counts", ids), lambda: _round_counts(ids, utcnow()))
+    else:
+        counts = _round_counts(ids, now)
     result = []
     for rnd in rounds:
         invited, submitted, overdue = counts.get(rnd.id, (0, 0, 0))
         result.append(RoundSummary(**RoundHeader.of(rnd), invited=invited, submitted=submitted,
                                    overdue=int(overdue)))
     return result
+
+
+def _round_counts(ids, now) -> dict:
+    """{round id: (invited, submitted, overdue)} in one GROUP BY."""
+    rows = db.session.execute(
+        select(Invitation.round_id, func.count(Invitation.id), func.count(Response.id),
+               func.coalesce(func.sum(case((and_(Response.id.is_(None), Invitation.expires_at <= now), 1),
+                                           else_=0)), 0))
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .where(Invitation.round_id.in_(ids)).group_by(Invitation.round_id)).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def rounds_of_project(project):

@@ -15,7 +15,8 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Setting, User
@@ -189,18 +190,36 @@ def get_spec(key) -> SettingSpec:
     return SPECS[key]
 
 
+_ROWS = "settings.rows"
+
+
+def _rows() -> dict:
+    """The stored settings by key, read in one statement the first time a transaction asks (a
+    page asks for a dozen, and a key without a row cost a statement each time); forgotten when
+    the transaction (or a savepoint) ends, and when set_setting writes."""
+    rows = db.session.info.get(_ROWS)
+    if rows is None:
+        rows = db.session.info[_ROWS] = {row.key: row for row in db.session.scalars(select(Setting))}
+    return rows
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rows(session, transaction):
+    session.info.pop(_ROWS, None)
+
+
 def get_setting(key):
     """The typed value of ``key``: the stored one, else the default (a copy: changing it changes
     nothing). KeyError for an unknown key."""
     spec = SPECS[key]
-    row = db.session.get(Setting, key)
+    row = _rows().get(key)
     value = row.value if row is not None else spec.default
     return _typed(spec, value)
 
 
 def all_settings():
     """{key: value} for every registered setting, in one query."""
-    stored = {row.key: row.value for row in db.session.scalars(select(Setting))}
+    stored = {key: row.value for key, row in _rows().items()}
     return {key: _typed(spec, stored.get(key, spec.default)) for key, spec in SPECS.items()}
 
 
@@ -227,6 +246,7 @@ def set_setting(key, value, *, actor):
     record_event("setting_changed", actor=actor, object_type="Setting", object_id=key,
                  detail={"key": key, "before": before, "after": value})
     db.session.flush()
+    db.session.info.pop(_ROWS, None)
     return value
 
 

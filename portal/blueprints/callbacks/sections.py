@@ -2,6 +2,7 @@
 against their rates, the agent's own open calls, and the key accounts' relationship calls due
 today or missed."""
 from ...navigation import home_section
+from ...services.figures_cache import cached
 from ...services.callbacks import queue, sampling
 from ...services.quarters import current_quarter, local_today
 
@@ -10,5 +11,6 @@ from ...services.quarters import current_quarter, local_today
 def callback_desk(user):
     today = local_today()
     quarter = current_quarter()
-    counts = queue.desk_counts(user, quarter, today)
-    return {"quarter": quarter, "sample": sampling.quarter_status(quarter), "mine": counts.mine, "counts": counts}
+    counts, sample = cached(("callback-desk-home", user.id, quarter, today.isoformat()),
+                            lambda: (queue.desk_counts(user, quarter, today), tuple(sampling.quarter_status(quarter))))
+    return {"quarter": quarter, "sample": sample, "mine": counts.mine, "counts": counts}

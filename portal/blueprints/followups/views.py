@@ -170,11 +170,16 @@ def home_followups(user):
 
 def _pmo_filter_form(args):
     form = PmoHomeFilterForm(args)
-    form.project_id.choices = [("", str(_l("All projects")))] + [
-        (p.id, f"{p.code} {p.name}") for p in service.projects_visible_to(current_user)]
-    form.owner_id.choices = [("", str(_l("All project managers")))] + [
-        (u.id, u.display_name) for u in service.owners_visible_to(current_user)]
+    projects, owners = cached(("followups-pmo-filter", current_user.id), _pmo_filter_choices)
+    form.project_id.choices = [("", str(_l("All projects"))), *projects]
+    form.owner_id.choices = [("", str(_l("All project managers"))), *owners]
     return form
+
+
+def _pmo_filter_choices():
+    """(projects, PMs) to filter the PMO home's counts by, as (id, label) pairs."""
+    return (tuple((p.id, f"{p.code} {p.name}") for p in service.projects_visible_to(current_user)),
+            tuple((u.id, u.display_name) for u in service.owners_visible_to(current_user)))
 
 
 @bp.route("/followups/pmo-summary")
