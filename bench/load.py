@@ -125,11 +125,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(env, port, workers, threads):
+def start_server(env, port, workers, threads, worker_class="gthread"):
     log = tempfile.NamedTemporaryFile(prefix="portal-load-", suffix=".log", delete=False)
     server = subprocess.Popen(
         [str(VENV / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class",
-         "gthread", "--threads", str(threads), "--no-control-socket", "wsgi:app"],
+         worker_class, "--threads", str(threads), "--no-control-socket", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -317,6 +317,7 @@ def main():
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread, sync)")
     parser.add_argument("--submissions", type=int, default=3000, help="fresh invitations for the POST run")
     parser.add_argument("--only", help="comma-separated page names to run (besides the trivial route)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -332,7 +333,7 @@ def main():
     build(env)
     password = os.environ.get("DEMO_PASSWORD", "portal-demo")
     port = free_port()
-    server, log = start_server(env, port, args.workers, args.threads)
+    server, log = start_server(env, port, args.workers, args.threads, args.worker_class)
     try:
         rows = measure(args, env, port, password)
     finally:

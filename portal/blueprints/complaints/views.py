@@ -164,7 +164,8 @@ def index():
     form.department_id.choices = [("", str(_l("All departments")))] + [
         (d.id, d.name) for d in _departments_of_filter()]
     values = form.filters()
-    results = complaints_page(current_user, values, page=page_param(request.args))
+    results = complaints_page(current_user, values, page=page_param(request.args),
+                              per_page=current_app.config["PAGE_SIZE"])
     return render("complaints/index.html", "complaints/_results.html", form=form, results=results,
                   can_register=True)
 
