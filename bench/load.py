@@ -1,6 +1,7 @@
 """The portal under load: gunicorn on a mid-scale instance, driven by wrk, each page against a trivial route.
 
     .venv/bin/python bench/load.py [--instance DIR] [--duration 12] [--connections 20] [--workers 4]
+                                   [--worker-class sync|gthread] [--threads 1] [--cold] [--only NAMES]
 
 On PostgreSQL: ``DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/scale_h`` (the database
 must exist; the migrations and the data are loaded when missing). By default SQLite in the instance
@@ -8,8 +9,10 @@ folder. ``--instance DIR`` reuses that instance (``flask demo --scale mid`` adds
 time); without it the instance is /tmp/portal-load-<engine>, built on first use.
 
 Steps: ``flask db upgrade`` and ``flask demo --scale mid`` (idempotent); gunicorn with --workers
-gthread workers (as ``make run``, without the access log) on a free loopback port; one login per
-role for its session cookie; a bench round of fresh invitations with known tokens (through
+workers of --worker-class (sync by default, as in production behind the load balancer, where each
+request reaches a free worker; gthread as ``make run``, where wrk's 20 keep-alive connections stay
+with the worker that accepted them: the same throughput, a longer tail), without the access log,
+on a free loopback port; one login per role for its session cookie; a bench round of fresh invitations with known tokens (through
 services.rounds.open_round), each opened (GET /s/<token>, GET /survey) for its survey session and
 CSRF token, so that every POST /survey/submit is a first submission. Then wrk, --connections
 connections for --duration seconds per page, with the Lua script below (cookies, POST bodies, p95
@@ -18,6 +21,10 @@ measured in the same run.
 
 The survey pages' per-address rate limit (SURVEY_RATE_LIMIT, 30 a minute) would refuse a load
 test from one address; the bench raises it for its server (SURVEY_RATE_LIMIT=1000000 per minute).
+
+The busiest pages keep their figures between writes (services/figures_cache.py); nothing is
+written while wrk runs, so they are served kept. ``--cold`` (FIGURES_CACHE=0) measures every
+request computing them, as the first request after each write does.
 
 Printed per page: requests/s, p50/p95/p99 in ms, errors (non-2xx/3xx, socket errors), and the
 ratios to the trivial route (p95 ÷ trivial p95, rps ÷ trivial rps). Targets: staff pages p95 <=
@@ -317,7 +324,11 @@ def main():
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread, sync)")
+    parser.add_argument("--worker-class", default="sync",
+                        help="gunicorn worker class: sync (the production arrangement behind a load balancer, "
+                             "docs/operations.md) or gthread (make run's, clients connecting directly)")
+    parser.add_argument("--cold", action="store_true",
+                        help="FIGURES_CACHE=0: every page computes its figures, as after each write")
     parser.add_argument("--submissions", type=int, default=3000, help="fresh invitations for the POST run")
     parser.add_argument("--only", help="comma-separated page names to run (besides the trivial route)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -328,8 +339,11 @@ def main():
     instance = args.instance or Path(tempfile.gettempdir()) / f"portal-load-{engine}"
     instance.mkdir(parents=True, exist_ok=True)
     env = environment(instance.resolve(), database_url)
-    print(f"load: {engine}, instance {instance}, gunicorn {args.workers} workers × {args.threads} threads, "
-          f"wrk {args.connections} connections × {args.duration} s per page")
+    if args.cold:
+        env["FIGURES_CACHE"] = "0"
+    print(f"load: {engine}, instance {instance}, gunicorn {args.workers} {args.worker_class} workers × "
+          f"{args.threads} threads, wrk {args.connections} connections × {args.duration} s per page"
+          + (", figures cache off" if args.cold else ""))
     build(env)
     password = os.environ.get("DEMO_PASSWORD", "portal-demo")
     port = free_port()

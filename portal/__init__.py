@@ -67,6 +67,19 @@ def _large_upload_limit():
         request.max_content_length = current_app.config["CASE_IMPORT_MAX_BYTES"] + 1024 * 1024
 
 
+def _connect_timeout(app):
+    """PostgreSQL connections give up after DATABASE_CONNECT_TIMEOUT seconds (unless the URL sets
+    connect_timeout itself): a page then says the database cannot be reached, soon."""
+    from sqlalchemy.engine import make_url
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if not uri.startswith("postgresql") or "connect_timeout" in make_url(uri).query:
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {"connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"],
+                               **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def register_extensions(app):
     from .database import configure_sqlite
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -75,6 +88,7 @@ def register_extensions(app):
     from flask_babel import lazy_gettext as _l
 
     from .services import figures_cache
+    _connect_timeout(app)
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

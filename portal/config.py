@@ -28,6 +28,9 @@ def load_secret_key(instance_path):
 class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite file in instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: PostgreSQL: seconds a new connection may take (a database host gone from the network
+    #: would otherwise hold a request for the system's TCP timeout, minutes)
+    DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
 
     SESSION_COOKIE_HTTPONLY = True
@@ -100,6 +103,8 @@ class Config:
     PDF_PROCESSES = int(os.environ.get("PDF_PROCESSES", "2"))
     SURVEY_SESSION_MINUTES = int(os.environ.get("SURVEY_SESSION_MINUTES", "120"))
     PAGE_SIZE = 20
+    #: keep the busiest pages' figures between writes (services/figures_cache.py); 0 turns it off
+    FIGURES_CACHE = os.environ.get("FIGURES_CACHE", "1") != "0"
 
 
 class TestConfig(Config):

@@ -303,6 +303,29 @@ def test_failed_backup_leaves_no_trace_and_keeps_the_previous_one(portal, tmp_pa
     assert verify_backup(first.path).files == 3
 
 
+def test_a_killed_backups_staging_is_removed_by_the_next_one_and_no_other(portal, tmp_path):
+    """The staging of a backup killed mid-copy stays (tests/faults/test_kill.py): the next backup
+    in that folder removes it once its process is gone, never a running one's or another
+    machine's (a folder of backups shared by several)."""
+    import socket
+    source = portal("source")
+    seed_small(source)
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(ended.stdout)
+    host = socket.gethostname()
+    dead = backups / f".monday.partial-{host}-{dead_pid}-abc123"
+    running = backups / f".monday.partial-{host}-{os.getpid()}-def456"
+    elsewhere = backups / f".monday.partial-another-machine-{dead_pid}-ghi789"
+    for staging in (dead, running, elsewhere):
+        (staging / "files").mkdir(parents=True)
+        (staging / "database.sqlite3").write_bytes(b"half a copy")
+    made = make_backup(backups / "tuesday", app=source)
+    assert verify_backup(made.path).files == 3
+    assert not dead.exists() and running.exists() and elsewhere.exists()
+
+
 # 5. the commands ----------------------------------------------------------------------------
 
 def invoke(app, *args):

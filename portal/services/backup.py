@@ -24,8 +24,10 @@ nothing stored needs it, and a backup should not carry it).
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -118,7 +120,8 @@ def make_backup(target_dir, *, app) -> BackupResult:
         raise BackupError(f"Cannot back up a {url.get_backend_name()} database.")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        _remove_dead_stagings(target.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_staging_tag()}", dir=target.parent))
     except OSError as exc:
         raise BackupError(f"Backup failed, nothing was written to {target}: {_reason(exc)}") from exc
     try:
@@ -155,6 +158,28 @@ def make_backup(target_dir, *, app) -> BackupResult:
     total = database["entry"]["size"] + sum(f["size"] for f in files.values())
     return BackupResult(target, url.get_backend_name(), database["tables"], len(files), total,
                         time.monotonic() - started)
+
+
+def _staging_tag(pid=None) -> str:
+    """What a staging directory's name holds after the backup's name: this machine and process."""
+    return f".partial-{socket.gethostname()}-{pid or os.getpid()}-"
+
+
+def _remove_dead_stagings(folder: Path):
+    """A backup killed mid-copy (SIGKILL, power) leaves its hidden staging directory: remove
+    those of this machine whose process is gone. Another machine's, or a live process's (a backup
+    running now), are left alone."""
+    mine = re.compile(r"^\..+" + re.escape(f".partial-{socket.gethostname()}-") + r"(\d+)-[^/]+$")
+    for path in folder.iterdir():
+        match = mine.match(path.name)
+        if not match or not path.is_dir():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            pass  # a live process of another user, or not a pid: not ours to remove
 
 
 def _backup_sqlite(source: Path, dest: Path) -> dict:

@@ -188,3 +188,25 @@ def test_sqlite_locked_past_the_busy_timeout_gives_a_clear_503_then_works(seeded
         holder.close()
     assert _sign_in(client).status_code == 303
     assert client.get("/", headers={"Accept-Language": "en"}).status_code == 200
+
+
+def test_a_postgresql_host_that_never_answers_gives_503_within_the_connect_timeout(tmp_path):
+    """A database host gone from the network: the connection attempt hangs (here: a socket that
+    accepts and never says a word). DATABASE_CONNECT_TIMEOUT ends it; the page says so, in
+    seconds, not the system's minutes of TCP retries."""
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    try:
+        app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://portal@127.0.0.1:{port}/portal",
+                         DATABASE_CONNECT_TIMEOUT=1, UPLOAD_FOLDER=str(tmp_path / "uploads"))
+        started = time.monotonic()
+        response = app.test_client().get("/healthz")
+        elapsed = time.monotonic() - started
+        link = app.test_client().get("/s/" + "x" * 43, headers={"Accept-Language": "en"})  # looks it up
+    finally:
+        silent.close()
+    assert response.status_code == 503 and elapsed < 10, (response.status_code, elapsed)
+    assert link.status_code == 503 and MESSAGE in link.get_data(as_text=True)

@@ -209,8 +209,8 @@ main()
 @pytest.mark.parametrize("where", ["database pages", "files"])
 def test_a_backup_killed_mid_copy_leaves_no_backup_and_the_previous_one_intact(seeded, child, tmp_path, where):
     """On SQLite (the backup of PostgreSQL is pg_dump's). What stays behind is the hidden staging
-    directory (``.<name>.partial-*``, beside the target): a killed process cannot remove it. A
-    later backup to the same path works; the staging directory must be removed by hand."""
+    directory (``.<name>.partial-<host>-<pid>-*``, beside the target): a killed process cannot
+    remove it. The next backup there removes it (its process is gone) and works."""
     from portal.services.backup import verify_backup
     portal = seeded("sqlite")
     backups = tmp_path / "backups"
@@ -238,3 +238,4 @@ def test_a_backup_killed_mid_copy_leaves_no_backup_and_the_previous_one_intact(s
     again = portal.flask("backup", str(backups / "tuesday"))
     assert again.returncode == 0, again.stderr[-2000:]
     assert verify_backup(backups / "tuesday").tables == verify_backup(backups / "monday").tables
+    assert sorted(os.listdir(backups)) == ["monday", "tuesday"]  # the dead one's staging is gone
