@@ -147,8 +147,8 @@ def test_a_disposal_killed_before_its_commit_keeps_every_row_and_every_file(port
 def test_a_disposal_killed_after_its_commit_leaves_orphan_files_only(portal, child):
     """Killed between the commit and ``remove_files``: the disposal is whole in the database;
     the disposed forms' archive PDFs (and scans) stay on disk with no row pointing at them. No
-    partial data, but files that still hold disposed content until someone removes them (the
-    portal has no sweep for them yet)."""
+    partial data; the copies go at the next sweep (``flask archive-report``, or the next
+    disposal), recognised by the sha256 their tombstones keep, and nothing else goes with them."""
     (before, files), running = _run(child, portal, "dispose", "after_commit")
     running.reached()
     running.kill()
@@ -166,6 +166,11 @@ def test_a_disposal_killed_after_its_commit_leaves_orphan_files_only(portal, chi
     orphans = {p for p in files if p.startswith("archive/")} - referenced
     assert orphans, "the disposed forms' archive copies should be the orphans"
     assert len(orphans) == len(after["tombstones"]) - len(before["tombstones"])
+
+    swept = portal.flask("archive-report")
+    assert swept.returncode == 0, swept.stderr[-2000:]
+    assert f"Removed {len(orphans)} archive copies" in swept.stdout
+    assert set(file_state(portal.instance)) == set(files) - orphans  # the orphans, and only they
 
 
 # --- backup ---------------------------------------------------------------------------------

@@ -310,6 +310,31 @@ def test_disposal_removes_the_content_and_keeps_tombstones_and_the_audit(world):
     db.session.rollback()
 
 
+def test_the_sweep_removes_copies_no_form_points_at_and_keeps_a_running_jobs(world):
+    """A disposal killed after its commit leaves its forms' copies (tests/faults/test_kill.py):
+    they go at once, known by their tombstones' sha256. A copies job records its files at its
+    end: an unrecorded fresh file is kept, one a day old (its job killed) goes. Recorded copies
+    always stay."""
+    world.hand_over()
+    forms = [db.session.get(Response, f.id) for f in world.forms]
+    files = [copies.copy_path(f.archive_pdf) for f in forms]
+    done = disposal.dispose([forms[0].id], actor=world.archive, reason="保存期满", now=AFTER)
+    db.session.commit()  # ... and killed here: remove_files never ran
+    assert files[0].is_file()
+    folder = copies.archive_folder()
+    running = folder / ("a" * 32 + ".pdf")   # a copies job still rendering
+    killed = folder / ("b" * 32 + ".pdf")    # one killed yesterday
+    running.write_bytes(b"%PDF-1.7 being written")
+    killed.write_bytes(b"%PDF-1.7 never recorded")
+    day_old = killed.stat().st_mtime - disposal.ORPHAN_GRACE.total_seconds() - 60
+    os.utime(killed, (day_old, day_old))
+    assert disposal.sweep_orphan_copies() == 2
+    assert not files[0].exists() and not killed.exists()
+    assert running.exists() and files[1].is_file() and files[2].is_file()
+    assert disposal.sweep_orphan_copies() == 0
+    assert done.records == 1
+
+
 def test_disposed_content_is_not_left_in_the_database_file(world, app):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if not url.startswith("sqlite:///"):

@@ -2,6 +2,7 @@
 and how much is on hold (for the admin department's planning, or a cron mail)."""
 import click
 
+from ...services.archive.disposal import sweep_orphan_copies
 from ...services.archive.overview import archive_report
 from .views import bp
 
@@ -12,6 +13,7 @@ from .views import bp
 def archive_report_command(days):
     """List the archived forms that become eligible for disposal in the next DAYS, by quarter."""
     report = archive_report(days=days)
+    swept = sweep_orphan_copies()
     click.echo(f"Archive on {report.now:%Y-%m-%d}: {report.archived} forms archived, {report.disposed} disposed of.")
     click.echo(f"Eligible for disposal now: {report.eligible_now}.")
     if report.upcoming:
@@ -22,3 +24,6 @@ def archive_report_command(days):
         click.echo(f"None becomes eligible in the next {days} days.")
     click.echo(f"On legal hold: {report.on_hold} forms ({report.on_hold_past_date} of them past their date, "
                f"kept only by the hold).")
+    if swept:
+        click.echo(f"Removed {swept} archive copies no form points at (a disposal or a copies job stopped "
+                   f"half way).")

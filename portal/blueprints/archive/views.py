@@ -167,6 +167,7 @@ def dispose():
                       error=None if error.field == "reason" else error.message, errors={error.field: error.message})
     db.session.commit()
     disposal.remove_files(done)
+    disposal.sweep_orphan_copies()  # what an earlier disposal, killed after its commit, left
     disposal.scrub()
     return hx_redirect(url_for(".disposal_page", disposal_id=done.id))
 

@@ -8,10 +8,12 @@ triggers and the details of its audit events. What stays: the response row (empt
 stays a bare number), a Tombstone (id, quarter, project, channel, dates, the PDF's checksum),
 the Disposal (who, when, why, how many) and an audit event. On SQLite, ``secure_delete`` zeroes
 what is deleted and a checkpoint moves it out of the write-ahead log (``scrub``)."""
+import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from flask import current_app
@@ -24,10 +26,13 @@ from ...models import AuditEvent, Disposal, FollowUp, Response, Tombstone, User
 from ...models.base import utcnow
 from .. import DomainError
 from ..audit import record_event
-from .copies import copy_path
+from .copies import STORED_NAME, archive_folder, copy_path
 
 MAX_BATCH = 5000
 SCRUB_WAIT_MS = 2000
+#: an archive copy no form points at is a copies job's still running (it records its files at its
+#: end) until it is this old; past it, one whose job was killed
+ORPHAN_GRACE = timedelta(days=1)
 log = logging.getLogger(__name__)
 REDACTED = json.dumps({"redacted": "disposed"})
 
@@ -160,6 +165,33 @@ def remove_files(disposal):
     whose files were gone)."""
     for path in getattr(disposal, "_files", ()):
         path.unlink(missing_ok=True)
+
+
+def sweep_orphan_copies(grace=ORPHAN_GRACE) -> int:
+    """Archive copies on disk that no form points at, removed: a disposed form's (a disposal
+    killed between its commit and ``remove_files``; its tombstone keeps the copy's sha256, so it
+    goes at once), and a copies job's that never recorded its files (killed; once ``grace`` old,
+    past any job still running). Returns how many files went. Run after each disposal and by
+    ``flask archive-report``."""
+    folder = archive_folder()
+    if not folder.is_dir():
+        return 0
+    on_disk = [p for p in folder.iterdir() if STORED_NAME.match(p.name) and p.is_file()]
+    if not on_disk:
+        return 0
+    referenced = set(db.session.scalars(select(Response.archive_pdf).where(Response.archive_pdf.is_not(None))))
+    disposed = set(db.session.scalars(select(Tombstone.pdf_sha256).where(Tombstone.pdf_sha256.is_not(None))))
+    old = time.time() - grace.total_seconds()
+    removed = 0
+    for path in on_disk:
+        if path.name in referenced:
+            continue
+        if path.stat().st_mtime < old or hashlib.sha256(path.read_bytes()).hexdigest() in disposed:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.warning("archive: %d copies no form points at were removed", removed)
+    return removed
 
 
 def scrub():
