@@ -3,7 +3,9 @@
 One row counting committed write transactions (portal/models/generation.py): the figures the
 busiest pages show are kept per process while it does not change (services/figures_cache.py).
 An index on complaints (created_at, id): the complaint list is read newest first, the reports by
-period.
+period. A partial index on responses (quarter) of the forms not archived yet: the PMO's home asks
+which published quarters still have some; and one on responses (quarter, score): the quarter's
+lowest scores.
 
 Revision ID: 0017
 Revises: 0016
@@ -30,9 +32,17 @@ def upgrade():
     op.bulk_insert(table, [{"id": 1, "value": 0}])
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.create_index('ix_complaints_created_at_id', ['created_at', 'id'], unique=False)
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.create_index('ix_responses_quarter_score', ['quarter', 'score'], unique=False)
+        batch_op.create_index('ix_responses_quarter_unarchived', ['quarter'], unique=False,
+                              postgresql_where=sa.text('archived_at IS NULL'),
+                              sqlite_where=sa.text('archived_at IS NULL'))
 
 
 def downgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_responses_quarter_unarchived')
+        batch_op.drop_index('ix_responses_quarter_score')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index('ix_complaints_created_at_id')
     op.drop_table('data_generation')

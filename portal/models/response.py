@@ -1,7 +1,7 @@
 """Filled forms, their answers and attached scans (DESIGN §2, §4.6)."""
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -19,6 +19,11 @@ class Response(db.Model):
         # the quarter's verified responses of a project: what every rollup reads
         Index("ix_responses_quarter_verification_status_project_id",
               "quarter", "verification_status", "project_id"),
+        # the forms not handed over yet, by quarter (the PMO's to-do): a handful among thousands
+        # a quarter's lowest scores (the home page's list)
+        Index("ix_responses_quarter_score", "quarter", "score"),
+        Index("ix_responses_quarter_unarchived", "quarter",
+              postgresql_where=text("archived_at IS NULL"), sqlite_where=text("archived_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"), index=True)

@@ -67,16 +67,17 @@ def quarter_overview(user, now=None, limit=10) -> QuarterOverview:
 
 def _figures(quarter, scope, limit) -> tuple:
     """(invited, submitted, pending verification, MissingRound…, LowScore…) of the quarter."""
-    invited, submitted = db.session.execute(
-        select(func.count(Invitation.id), func.count(Response.id))
-        .select_from(Invitation)
-        .join(SurveyRound, SurveyRound.id == Invitation.round_id)
-        .join(Project, Project.id == SurveyRound.project_id)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .where(SurveyRound.quarter == quarter, scope)).one()
-    pending = db.session.scalar(
+    # the quarter's rounds in scope; then each count reads one index (invitations.round_id,
+    # responses.round_id) rather than joining every invitation of the quarter to its response
+    rounds = (select(SurveyRound.id).join(Project, Project.id == SurveyRound.project_id)
+              .where(SurveyRound.quarter == quarter, scope))
+    invited, submitted, pending = db.session.execute(select(
+        select(func.count(Invitation.id)).where(Invitation.round_id.in_(rounds)).scalar_subquery(),
+        select(func.count(Response.id)).where(Response.round_id.in_(rounds), Response.invitation_id.is_not(None))
+        .scalar_subquery(),
         select(func.count(Response.id)).join(Project, Project.id == Response.project_id)
-        .where(Response.quarter == quarter, Response.verification_status == "pending", scope))
+        .where(Response.quarter == quarter, Response.verification_status == "pending", scope).scalar_subquery(),
+    )).one()
     has_round = select(SurveyRound.id).where(SurveyRound.project_id == Project.id,
                                              SurveyRound.quarter == quarter).exists()
     missing = tuple(MissingRound(id, code, name, pm or "") for id, code, name, pm in db.session.execute(

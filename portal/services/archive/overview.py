@@ -155,8 +155,8 @@ def home_counts(*, archive_role, pmo_role, now=None) -> dict:
         eligible = select(func.count(Response.id)).where(_eligible(now)).scalar_subquery()
         out["receive"], out["eligible"] = (int(v) for v in db.session.execute(select(receipt, eligible)).one())
     if pmo_role:
-        published = select(RollupRevision.quarter).distinct()
-        out["hand_over"] = tuple(db.session.scalars(
-            select(Response.quarter).where(Response.archived_at.is_(None), Response.quarter.in_(published))
-            .group_by(Response.quarter).order_by(Response.quarter)))
+        waiting = (select(Response.id).where(Response.quarter == RollupRevision.quarter,
+                                             Response.archived_at.is_(None)).exists())
+        out["hand_over"] = tuple(db.session.scalars(  # one probe per published quarter (a partial index)
+            select(RollupRevision.quarter).where(waiting).distinct().order_by(RollupRevision.quarter)))
     return out
