@@ -4,6 +4,7 @@ import traceback
 from datetime import timedelta
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from ..database import job_transactions, job_writes
@@ -16,6 +17,13 @@ log = logging.getLogger(__name__)
 _HANDLERS = {}
 #: a running job that has not reported for this long has died with its worker
 STALE_AFTER = timedelta(minutes=2)
+#: a job that could not be handed to the queue (in the language of whoever started it)
+QUEUE_DOWN = _l("The job queue could not be reached, so this job never started. Start it again in a minute.")
+
+
+def immediate() -> bool:
+    """Jobs run in the calling process at once (JOBS_IMMEDIATE: tests, flask commands)."""
+    return bool(getattr(huey, "immediate", False))
 
 
 class JobFailed(Exception):
@@ -46,7 +54,13 @@ def start_job(kind, user, **params) -> Job:
         if handed or committed.in_nested_transaction():
             return  # handed over already, or a savepoint released (begin_nested): not the commit yet
         handed.append(job_id)  # (a listener cannot remove itself while the event runs)
-        run_job(job_id)
+        try:
+            run_job(job_id)
+        except Exception:  # the queue (Redis) cannot be reached: what was committed stays, the job says why
+            if immediate():
+                raise  # run here (tests, flask commands): the job's own failure is already recorded
+            log.error("job %s (%s) could not be queued", job_id, kind, exc_info=True)
+            _set(job_id, state="failed", error=str(QUEUE_DOWN), finished_at=utcnow())
     event.listen(db.session(), "after_commit", _enqueue)
     return job
 

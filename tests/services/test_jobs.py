@@ -66,3 +66,22 @@ def test_a_running_job_without_a_heartbeat_shows_as_interrupted(db):
 def test_an_unknown_kind_is_refused(db):
     with pytest.raises(ValueError):
         start_job("no_such_kind", None)
+
+
+def test_a_job_the_queue_cannot_take_fails_and_keeps_what_was_committed(make, db, monkeypatch):
+    """Redis down when a job starts: the request that started it (and committed its own rows
+    with it) gets no error page; the job shows as failed with the reason, to be started again."""
+    from huey import RedisHuey
+
+    from portal.jobs import runner
+    dead = RedisHuey("portal-test-dead", url="redis://127.0.0.1:1/0", results=False)  # nothing listens on 1
+    monkeypatch.setattr(runner, "huey", dead)
+    monkeypatch.setattr(runner, "run_job", dead.task()(runner.run_job.func))
+    db.session.add(Client(name="丁公司"))
+    job = start_job("test_write", None, name="戊公司")
+    db.session.commit()  # no exception: the queue's failure is the job's
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == "failed" and job.error == str(runner.QUEUE_DOWN) and job.finished_at is not None
+    assert db.session.scalar(select(func.count(Client.id)).where(Client.name == "丁公司")) == 1
+    assert db.session.scalar(select(func.count(Client.id)).where(Client.name == "戊公司")) == 0
