@@ -14,7 +14,8 @@ request reaches a free worker; gthread as ``make run``, where wrk's 20 keep-aliv
 with the worker that accepted them: the same throughput, a longer tail), without the access log,
 on a free loopback port; one login per role for its session cookie; a bench round of fresh invitations with known tokens (through
 services.rounds.open_round), each opened (GET /s/<token>, GET /survey) for its survey session and
-CSRF token, so that every POST /survey/submit is a first submission. Then wrk, --connections
+CSRF token, so that every POST /survey/submit is a first submission; the bench round is removed
+again afterwards, and any left by an earlier run before the pages are measured. Then wrk, --connections
 connections for --duration seconds per page, with the Lua script below (cookies, POST bodies, p95
 from wrk's histogram). The trivial route is the static favicon, served by the same app and workers,
 measured in the same run.
@@ -183,7 +184,7 @@ with app.app_context():
     contacts = [Contact(client=client, name=f"测试联系人{{n}}", function="site_admin", language="zh",
                         email=f"load{{n}}@bench.example.cn") for n in range({count})]
     db.session.add_all(contacts)
-    project = Project(code=f"LOAD-{{stamp}}", name="负载测试项目", client=client, pm=pm, status="active")
+    project = Project(code=f"{BENCH_PREFIX}{{stamp}}", name="负载测试项目", client=client, pm=pm, status="active")
     db.session.add(project)
     db.session.flush()
     version = db.session.scalars(select(TemplateVersion).join(Template).where(
@@ -198,6 +199,51 @@ with app.app_context():
     out = subprocess.run([str(VENV / "python"), "-c", script], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+#: what the bench adds for its POST run (fresh_tokens), removed again after it (remove_bench_rounds)
+BENCH_PREFIX = "LOAD-"
+
+
+def remove_bench_rounds(env):
+    """Remove every bench round's client, contacts, project, invitations and forms (projects coded
+    LOAD-…), this run's and any earlier one's: each run adds thousands of invitations and forms
+    to the current quarter, and the next run's pages would count them."""
+    script = f"""
+import logging, sys
+logging.disable(logging.INFO)
+from sqlalchemy import delete, select
+from portal import create_app
+from portal.extensions import db
+from portal.models import (Answer, Client, Contact, FollowUp, FollowUpEvent, Invitation, OutboxMessage, Project,
+                           Response, RoundVersion, SurveyRound)
+app = create_app()
+with app.app_context():
+    projects = select(Project.id).where(Project.code.like("{BENCH_PREFIX}%"))
+    rounds = select(SurveyRound.id).where(SurveyRound.project_id.in_(projects))
+    forms = select(Response.id).where(Response.project_id.in_(projects))
+    clients = select(Project.client_id).where(Project.code.like("{BENCH_PREFIX}%"))
+    counted = db.session.scalar(select(db.func.count()).select_from(forms.subquery()))
+    followups = select(FollowUp.id).where(FollowUp.response_id.in_(forms))
+    db.session.execute(delete(FollowUpEvent).where(FollowUpEvent.followup_id.in_(followups)))
+    db.session.execute(delete(FollowUp).where(FollowUp.response_id.in_(forms)))
+    db.session.execute(delete(Answer).where(Answer.response_id.in_(forms)))
+    db.session.execute(delete(Response).where(Response.project_id.in_(projects)))
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.invitation_id.in_(
+        select(Invitation.id).where(Invitation.round_id.in_(rounds)))))
+    db.session.execute(delete(Invitation).where(Invitation.round_id.in_(rounds)))
+    db.session.execute(delete(RoundVersion).where(RoundVersion.round_id.in_(rounds)))
+    client_ids = list(db.session.scalars(clients))
+    db.session.execute(delete(SurveyRound).where(SurveyRound.project_id.in_(projects)))
+    db.session.execute(delete(Project).where(Project.code.like("{BENCH_PREFIX}%")))
+    db.session.execute(delete(Contact).where(Contact.client_id.in_(client_ids)))
+    db.session.execute(delete(Client).where(Client.id.in_(client_ids)))
+    db.session.commit()
+    print(counted)
+"""
+    out = subprocess.run([str(VENV / "python"), "-c", script], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.strip() or 0)
 
 
 def open_survey(port, token):
@@ -345,6 +391,9 @@ def main():
           f"{args.threads} threads, wrk {args.connections} connections × {args.duration} s per page"
           + (", figures cache off" if args.cold else ""))
     build(env)
+    removed = remove_bench_rounds(env)
+    if removed:
+        print(f"  removed {removed} forms of earlier bench rounds ({BENCH_PREFIX}… projects)")
     password = os.environ.get("DEMO_PASSWORD", "portal-demo")
     port = free_port()
     server, log = start_server(env, port, args.workers, args.threads, args.worker_class)
@@ -424,6 +473,7 @@ def measure_survey(args, env, port):
                                                             duration=args.duration, connections=args.connections)))
     finally:
         os.unlink(pool.name)
+        print(f"  removed the bench round again ({remove_bench_rounds(env)} forms)", flush=True)
     return rows
 
 
