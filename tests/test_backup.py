@@ -303,6 +303,30 @@ def test_failed_backup_leaves_no_trace_and_keeps_the_previous_one(portal, tmp_pa
     assert verify_backup(first.path).files == 3
 
 
+def test_a_database_inside_a_copied_folder_is_only_in_the_backup_as_its_copy(schema_db, tmp_path):
+    """DATABASE_URL may put the SQLite file in a folder of the instance (instance/data/...): the
+    backup holds its consistent copy, never the live file read as a plain one (which would also
+    drop this process's SQLite locks on it)."""
+    instance = tmp_path / "instance"
+    (instance / "data").mkdir(parents=True)
+    live = instance / "data" / "portal.sqlite3"
+    shutil.copyfile(schema_db, live)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{live}", UPLOAD_FOLDER=str(instance / "uploads"))
+    app.instance_path = str(instance)
+    try:
+        seed_small(app)
+        (instance / "data" / "notes.txt").write_text("kept")
+        made = make_backup(tmp_path / "backup", app=app)
+        files = set(json.loads((made.path / "manifest.json").read_text())["files"])
+        assert "data/notes.txt" in files
+        assert not any(name.startswith("data/portal.sqlite3") for name in files), files
+        assert verify_backup(made.path).tables["projects"] == 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_a_killed_backups_staging_is_removed_by_the_next_one_and_no_other(portal, tmp_path):
     """The staging of a backup killed mid-copy stays (tests/faults/test_kill.py): the next backup
     in that folder removes it once its process is gone, never a running one's or another

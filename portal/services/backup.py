@@ -130,9 +130,12 @@ def make_backup(target_dir, *, app) -> BackupResult:
         else:
             database = _backup_postgres(app, staging / PG_DUMP)
         files, folders = {}, []
+        live = _live_database_files(url)
         for name, folder in sources:
             folders.append(name)
             for path in _files_under(folder):
+                if path.absolute() in live:
+                    continue  # the database is in the backup as its copy; never read its file raw
                 rel = PurePosixPath(name, *path.relative_to(folder).parts)
                 files[str(rel)] = _copy_file(path, staging / FILES / rel)
         manifest = {
@@ -261,6 +264,17 @@ def _left_out(app, url):
     copied = {database, Path(f"{database}-wal"), Path(f"{database}-shm")} if database else set()
     return sorted(child.name for child in instance.iterdir()
                   if not child.is_dir() and child.absolute() not in copied)
+
+
+def _live_database_files(url) -> set:
+    """The SQLite database's own files (and its log and shared memory). They are never opened
+    as plain files while the portal has the database open: a close() of the database file drops
+    every POSIX lock SQLite holds on it in this process, and another process may then delete the
+    log under the open connections (SQLite's "how to corrupt" 2.2)."""
+    if url.get_backend_name() != "sqlite":
+        return set()
+    database = _sqlite_path(url).absolute()
+    return {database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal"))}
 
 
 def _files_under(folder: Path):

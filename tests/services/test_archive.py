@@ -342,8 +342,15 @@ def test_disposed_content_is_not_left_in_the_database_file(world, app):
     path = Path(url.removeprefix("sqlite:///"))
 
     def on_disk():
+        """The file and its log as bytes, read by another process: a close() of the database
+        file in this one would drop every POSIX lock SQLite holds on it here (SQLite's "how to
+        corrupt" 2.2), and the next process to close its connection would take itself for the
+        last one and delete the log under this process's open connections: "disk I/O error"."""
         disposal.scrub()
-        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        script = ("import sys\nfrom pathlib import Path\n"
+                  "sys.stdout.buffer.write(b''.join(p.read_bytes() for p in map(Path, sys.argv[1:]) if p.exists()))")
+        return subprocess.run([sys.executable, "-c", script, str(path), f"{path}-wal"], capture_output=True,
+                              check=True, timeout=60).stdout
 
     world.hand_over()
     needles = [SECRET.encode(), ADDRESS.encode(), BROWSER.encode()]
