@@ -5,8 +5,9 @@ raises PdfTimeout, the page answers 503, the next render works), this proves:
 - a render past its limit is answered within the limit plus a small slack, its render process is
   killed (not left running), and the pool renders again at once, in new processes;
 - twenty renders in a row of a realistic filled form grow neither the web process nor the render
-  processes by more than 20 % (resident memory, /proc/<pid>/status VmRSS, after render 20 against
-  after render 2, the warm-up).
+  processes by more than 20 % (resident memory, /proc/<pid>/status VmRSS, after render 25 against
+  after render 5: the first renders load fonts and caches, and in a process that ran many tests
+  before, the allocator may have handed memory back that they take again, once).
 """
 import os
 import time
@@ -121,21 +122,26 @@ def test_a_pdf_page_past_its_limit_answers_503_in_time_and_the_next_one_works(ap
     assert again.status_code == 200 and again.data.startswith(b"%PDF-")
 
 
+#: renders before the first measure (warm-up), then the renders measured
+FIRST, TWENTY = 5, 20
+
+
 def test_twenty_renders_in_a_row_grow_no_process_by_more_than_20_percent(app, db):
     response = _filled_form(db)
     web, pool = {}, {}
     started = time.monotonic()
     with app.test_request_context("/"):
-        for n in range(1, 21):
+        for n in range(1, FIRST + TWENTY + 1):
             pdf = render_filled_response(response)
             assert pdf.data.startswith(b"%PDF-")
-            if n in (2, 20):
+            if n in (FIRST, FIRST + TWENTY):
                 web[n] = rss_kb(os.getpid())
                 pool[n] = {pid: rss_kb(pid) for pid in _pool_pids()}
     took = time.monotonic() - started
-    assert set(pool[20]) == set(pool[2]), "the render processes were replaced during the run"
-    assert web[20] <= 1.2 * web[2], (web, took)
-    for pid in pool[2]:
-        assert pool[20][pid] <= 1.2 * pool[2][pid], (pool, took)
-    print(f"20 renders in {took:.1f} s; web RSS {web[2]} -> {web[20]} kB; "
-          f"render processes {pool[2]} -> {pool[20]} kB")
+    first, last = FIRST, FIRST + TWENTY
+    assert set(pool[last]) == set(pool[first]), "the render processes were replaced during the run"
+    assert web[last] <= 1.2 * web[first], (web, took)
+    for pid in pool[first]:
+        assert pool[last][pid] <= 1.2 * pool[first][pid], (pool, took)
+    print(f"{TWENTY} renders in a row after {FIRST} in {took:.1f} s; web RSS {web[first]} -> {web[last]} kB; "
+          f"render processes {pool[first]} -> {pool[last]} kB")
