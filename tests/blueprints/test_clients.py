@@ -124,7 +124,7 @@ def test_pm_adds_and_edits_contacts_of_own_client(client, auth, make, db):
     assert response.status_code == 204
     db.session.refresh(contact)
     assert contact.opted_out and contact.opted_out_at is not None and contact.language == "en"
-    actions = [e.action for e in db.session.query(AuditEvent).filter_by(object_type="Contact")]
+    actions = [e.action for e in db.session.query(AuditEvent).filter_by(object_type="Contact").order_by(AuditEvent.id)]
     assert actions == ["create", "update"]
     assert "Opted out" in client.get(f"/clients/{target.id}").get_data(as_text=True)
 
