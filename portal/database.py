@@ -101,3 +101,24 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int):
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if wants_immediate() else "BEGIN")
+
+
+#: keys of ``session.info`` that hold what one transaction read (the settings, the data
+#: generation): forgotten when it ends, or a savepoint does (services.settings, figures_cache)
+TRANSACTION_MEMOS: set = set()
+
+
+def transaction_memo(key: str) -> str:
+    """Register ``key`` as a per-transaction memo in ``session.info``; returns it."""
+    TRANSACTION_MEMOS.add(key)
+    return key
+
+
+def _forget_transaction_memos(session, transaction):
+    for key in TRANSACTION_MEMOS:
+        session.info.pop(key, None)
+
+
+from sqlalchemy.orm import Session as _Session  # noqa: E402
+
+event.listen(_Session, "after_transaction_end", _forget_transaction_memos)

@@ -26,8 +26,8 @@ from collections import OrderedDict
 from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session
 
+from ..database import transaction_memo
 from ..extensions import db
 from ..models.generation import ROW_ID
 
@@ -67,7 +67,7 @@ def install(engine):
         conn.info.pop("wrote", None)
 
 
-_SEEN = "figures.generation"
+_SEEN = transaction_memo("figures.generation")
 
 
 def generation():
@@ -78,10 +78,6 @@ def generation():
         info[_SEEN] = db.session.scalar(text(f"SELECT value FROM data_generation WHERE id = {ROW_ID}"))
     return info[_SEEN]
 
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_generation(session, transaction):
-    session.info.pop(_SEEN, None)
 
 
 class _Store:

@@ -15,9 +15,9 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from ..database import transaction_memo
 from ..extensions import db
 from ..models import Setting, User
 from . import DomainError
@@ -190,7 +190,7 @@ def get_spec(key) -> SettingSpec:
     return SPECS[key]
 
 
-_ROWS = "settings.rows"
+_ROWS = transaction_memo("settings.rows")
 
 
 def _rows() -> dict:
@@ -201,11 +201,6 @@ def _rows() -> dict:
     if rows is None:
         rows = db.session.info[_ROWS] = {row.key: row for row in db.session.scalars(select(Setting))}
     return rows
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_rows(session, transaction):
-    session.info.pop(_ROWS, None)
 
 
 def get_setting(key):
